@@ -18,6 +18,7 @@ milliseconds on stdout; with --json FILE also writes the figures there.
 
 usage: analysis_numpy.py DATABASE RUN_ID [--json FILE]
 """
+import functools
 import json
 import sys
 import time
@@ -27,6 +28,7 @@ import numpy as np
 import psycopg2
 
 
+@functools.lru_cache(maxsize=None)
 def t_quantile(p, df):
     """Student-t quantile by inverting the regularized incomplete beta."""
     mpmath.mp.dps = 30
@@ -40,15 +42,15 @@ def t_quantile(p, df):
 
 
 def group_min_max(keys, values, n_groups):
-    order = np.lexsort((values, keys))
+    """Per-group minimum and maximum (NaN for an empty group)."""
+    order = np.argsort(keys, kind="stable")
     k = keys[order]
     v = values[order]
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-    ends = np.r_[starts[1:], len(k)] - 1
     mins = np.full(n_groups, np.nan)
     maxs = np.full(n_groups, np.nan)
-    mins[k[starts]] = v[starts]
-    maxs[k[starts]] = v[ends]
+    mins[k[starts]] = np.minimum.reduceat(v, starts)
+    maxs[k[starts]] = np.maximum.reduceat(v, starts)
     return mins, maxs
 
 
@@ -65,10 +67,14 @@ def analyse(database, run_id):
     rows = cur.fetchall()
     conn.close()
 
-    model_col, scenario_col, score_col = zip(*rows)
-    scores = np.array(score_col, dtype=np.float64)
-    models, m_idx = np.unique(np.array(model_col), return_inverse=True)
-    scenarios, s_idx = np.unique(np.array(scenario_col), return_inverse=True)
+    # Ids to dense integer codes (a dict is much faster than np.unique on
+    # strings), scores to a float array.
+    n = len(rows)
+    model_codes, scenario_codes = {}, {}
+    m_idx = np.fromiter((model_codes.setdefault(r[0], len(model_codes)) for r in rows), np.intp, n)
+    s_idx = np.fromiter((scenario_codes.setdefault(r[1], len(scenario_codes)) for r in rows), np.intp, n)
+    scores = np.fromiter((r[2] for r in rows), np.float64, n)
+    models, scenarios = list(model_codes), list(scenario_codes)
     n_models, n_scen = len(models), len(scenarios)
 
     # Scenario-model pairs.
@@ -89,7 +95,9 @@ def analyse(database, run_id):
     m_mean = np.bincount(m_idx, weights=scores, minlength=n_models) / m_count
     m_m2 = np.bincount(m_idx, weights=(scores - m_mean[m_idx]) ** 2, minlength=n_models)
     m_var = m_m2 / (m_count - 1)
-    m_min, m_max = group_min_max(m_idx, scores, n_models)
+    pair_of_model = np.arange(n_pairs) // n_scen
+    m_min = np.array([np.nanmin(p_min[pair_of_model == m]) for m in range(n_models)])
+    m_max = np.array([np.nanmax(p_max[pair_of_model == m]) for m in range(n_models)])
 
     width = float(scale["max"]) - float(scale["min"])
     per_model = {}
