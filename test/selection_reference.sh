@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# select_scenarios against the reference algorithm on random inputs: random
+# id lists, percentages, definition ids (ASCII, Latin-1, CJK and characters
+# outside the BMP) and seeds (small, near multiples of 2147483647, and above
+# 2^53 / 16807 where the reference's double product rounds). Expected values
+# come from test/reference_selection.js, a plain JavaScript transcription of
+# the reference run on node, never from the extension.
+# MULTISAMPLE_LONG=1 runs ten times as many cases.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+db="ms_selection_ref_$$"
+createdb "$db"
+trap 'dropdb --if-exists "$db"' EXIT
+psql -X -q -d "$db" -c 'CREATE EXTENSION multisample'
+
+cases=2000
+[ "${MULTISAMPLE_LONG:-0}" = 1 ] && cases=20000
+
+PGDATABASE="$db" CASES="$cases" /usr/bin/python3 - <<'PY'
+import json, os, random, subprocess, sys
+import psycopg2
+
+rng = random.Random(20261123)
+n_cases = int(os.environ["CASES"])
+M = 2147483647
+
+def random_char():
+    kind = rng.random()
+    if kind < 0.5:
+        return chr(rng.randint(0x21, 0x7E))
+    if kind < 0.65:
+        return chr(rng.randint(0xA0, 0x24F))
+    if kind < 0.8:
+        return chr(rng.randint(0x4E00, 0x9FFF))
+    if kind < 0.9:
+        return chr(rng.choice([rng.randint(0xE000, 0xFFFD), rng.randint(0x800, 0xD7FF)]))
+    return chr(rng.randint(0x10000, 0x10FFFF))
+
+def random_seed():
+    kind = rng.random()
+    if kind < 0.3:
+        return rng.randint(0, 2**31)
+    if kind < 0.45:
+        return M * rng.randint(0, 5) + rng.randint(-2, 2) if rng.random() < 0.5 else rng.randint(1, 100)
+    if kind < 0.7:
+        return rng.randint(535919512985 - 1000, 535919512985 + 1000)
+    return rng.randint(0, 2**53 - 1)
+
+cases = []
+for k in range(n_cases):
+    n = rng.choice([1, 2, 3, rng.randint(1, 20), rng.randint(1, 200)])
+    ids = [f"s{k}-{i}-" + "".join(random_char() for _ in range(rng.randint(0, 3))) for i in range(n)]
+    # ids must be distinct: the position makes them so.
+    pct = rng.choice([1, 50, 99, 100, rng.randint(1, 100)])
+    if rng.random() < 0.5:
+        definition = "".join(random_char() for _ in range(rng.randint(0, 12)))
+        seed = None
+    else:
+        definition = "unused"
+        seed = max(0, random_seed())
+    cases.append({"ids": ids, "percentage": pct, "definitionId": definition, "seed": seed})
+
+js = subprocess.run(["node", "test/reference_selection.js"],
+                    input="\n".join(json.dumps(c) for c in cases) + "\n",
+                    capture_output=True, text=True, check=True)
+expected = [json.loads(line) for line in js.stdout.splitlines()]
+assert len(expected) == len(cases)
+
+conn = psycopg2.connect("")
+conn.autocommit = True
+cur = conn.cursor()
+failures = {"all": 0, "astral": 0, "big_seed": 0, "degenerate": 0}
+counts = dict.fromkeys(failures, 0)
+for case, exp in zip(cases, expected):
+    cur.execute("SELECT multisample.select_scenarios(%s::text[], %s, %s, %s)",
+                (case["ids"], case["percentage"], case["definitionId"], case["seed"]))
+    got = cur.fetchone()[0]
+    ok = got == exp["selected"]
+    tags = ["all"]
+    if case["seed"] is None and any(ord(ch) > 0xFFFF for ch in case["definitionId"]):
+        tags.append("astral")
+    if exp["seed"] > 535919512985:
+        tags.append("big_seed")
+    if exp["seed"] % M == 0 and case["percentage"] < 100 and len(case["ids"]) > 1:
+        tags.append("degenerate")
+    for t in tags:
+        counts[t] += 1
+        failures[t] += 0 if ok else 1
+    if not ok and failures["all"] <= 3:
+        print("# mismatch:", json.dumps(case, ensure_ascii=False)[:300], "expected", exp["selected"][:10], "got", (got or [])[:10])
+
+labels = {
+    "all": "random cases",
+    "astral": "cases seeded by definition ids with characters outside the BMP",
+    "big_seed": "cases with seeds above 2^53 / 16807 (the reference rounds the first product)",
+    "degenerate": "cases with a seed that freezes the generator at 0",
+}
+status = 0
+for t, label in labels.items():
+    if counts[t] == 0:
+        print(f"not ok - no {label} were generated")
+        status = 1
+    elif failures[t]:
+        print(f"not ok - {label}: {failures[t]} of {counts[t]} disagree with the JavaScript reference")
+        status = 1
+    else:
+        print(f"ok - {label}: all {counts[t]} agree with the JavaScript reference")
+
+# The hashes themselves, through the seed they give: the extension's
+# selection for a definition id must equal its selection for the seed that
+# the JavaScript reference derives from that id.
+mism = 0
+for case, exp in zip(cases[:300], expected[:300]):
+    if case["seed"] is not None or case["percentage"] == 100 or len(case["ids"]) < 2:
+        continue
+    cur.execute("SELECT multisample.select_scenarios(%s::text[], %s, %s) = multisample.select_scenarios(%s::text[], %s, NULL, %s)",
+                (case["ids"], case["percentage"], case["definitionId"], case["ids"], case["percentage"], exp["seed"]))
+    mism += 0 if cur.fetchone()[0] else 1
+print(("ok" if mism == 0 else "not ok") + f" - definition ids select as the seed |hash| the reference derives ({mism} mismatches)")
+status |= 1 if mism else 0
+sys.exit(status)
+PY
