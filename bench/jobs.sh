@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark of expand_run_jobs (SPEC 10): 1M jobs against the plain-SQL
 # cross join of the same ids, and the backend's peak memory for 10M jobs.
-#   bin/dev-cluster bench/jobs.sh            (ROUNDS=9 by default)
+#   bin/dev-cluster bench/jobs.sh      (or through bench/run)
+# BENCH_ROUNDS timed rounds (default 7), BENCH_SCALE scales the number of
+# scenarios (default 1: 1000 scenarios x 10 models x 100 samples = 1M jobs).
 #
 # Output: one TSV line per comparison,
 #   comparison  baseline_ms  ours_ms  ratio  target  met
-# with medians over ROUNDS interleaved rounds (one warm-up round first), then
-# one TSV line per memory measurement,
+# with medians over the interleaved rounds (after one warm-up round); the
+# informational comparisons have "-" as target and met. Then one TSV line per
+# memory measurement,
 #   memory  form  jobs  peak_rss_kB
 #
 # The baseline that produces the same rows in the same order is
@@ -31,11 +34,13 @@ createdb "$db"
 trap 'dropdb --if-exists "$db"' EXIT
 psql -X -q -d "$db" -c 'CREATE EXTENSION multisample'
 
-PGDATABASE="$db" ROUNDS="${ROUNDS:-9}" /usr/bin/python3 - <<'PY'
+PGDATABASE="$db" ROUNDS="${BENCH_ROUNDS:-7}" SCALE="${BENCH_SCALE:-1}" /usr/bin/python3 - <<'PY'
 import os, statistics, time
 import psycopg2
 
 rounds = int(os.environ["ROUNDS"])
+n_scen = max(1, round(1000 * float(os.environ["SCALE"])))
+jobs = n_scen * 10 * 100
 conn = psycopg2.connect("")
 conn.autocommit = True
 cur = conn.cursor()
@@ -44,11 +49,11 @@ def ids(prefix, n):
     return [f"{prefix}-{i:05d}" for i in range(n)]
 
 models = ids("model", 10)
-all_scenarios = ids("scenario", 1000)
-pool = ids("scenario", 2000)
+all_scenarios = ids("scenario", n_scen)
+pool = ids("scenario", 2 * n_scen)
 cur.execute("SELECT multisample.select_scenarios(%s, 50, 'bench-def')", (pool,))
 half = cur.fetchone()[0]
-assert len(half) == 1000
+assert len(half) == n_scen
 
 CONSUME = "SELECT count(scenario_id), count(model_id), count(sample_index) FROM ({}) AS q"
 def ours_from(scen, pct):
@@ -94,7 +99,7 @@ for r in range(rounds + 1):
         cur.execute(q)
         row = cur.fetchone()
         ms = (time.perf_counter() - t0) * 1000
-        assert row == (1000000, 1000000, 1000000), (name, row)
+        assert row == (jobs, jobs, jobs), (name, row)
         if r > 0:
             times[name].append(ms)
 med = {k: statistics.median(v) for k, v in times.items()}
@@ -102,14 +107,14 @@ med = {k: statistics.median(v) for k, v in times.items()}
 def line(label, base, ours, target):
     ratio = med[ours] / med[base]
     met = "-" if target is None else ("yes" if ratio <= target else "no")
-    print(f"{label}\t{med[base]:.1f}\t{med[ours]:.1f}\t{ratio:.2f}\t{'-' if target is None else f'<= {target:.1f}'}\t{met}")
+    print(f"{label}\t{med[base]:.1f}\t{med[ours]:.1f}\t{ratio:.3f}\t{'-' if target is None else f'<={target:.1f}'}\t{met}")
 
 print("comparison\tbaseline_ms\tours_ms\tratio\ttarget\tmet")
-line("expand_run_jobs (FROM) vs cross join ORDER BY ordinality, 1M jobs", "cross_ordered", "ours_from", 1.0)
-line("expand_run_jobs (SELECT list) vs cross join ORDER BY ordinality, 1M jobs", "cross_ordered", "ours_list", 1.0)
-line("expand_run_jobs 50% of 2000 ids (selection included) vs cross join ORDER BY of the selected ids, 1M jobs", "cross_ordered_half", "ours_from_half", 1.0)
-line("informational: expand_run_jobs (FROM) vs cross join without ORDER BY (other row order), 1M jobs", "cross_unordered", "ours_from", None)
-line("informational: expand_run_jobs (SELECT list) vs cross join without ORDER BY (other row order), 1M jobs", "cross_unordered", "ours_list", None)
+line(f"expand_run_jobs (FROM) vs cross join ORDER BY ordinality, {jobs // 1000}k jobs", "cross_ordered", "ours_from", 1.0)
+line(f"expand_run_jobs (SELECT list) vs cross join ORDER BY ordinality, {jobs // 1000}k jobs", "cross_ordered", "ours_list", 1.0)
+line(f"expand_run_jobs 50% of {2 * n_scen} ids (selection included) vs cross join ORDER BY of the selected ids, {jobs // 1000}k jobs", "cross_ordered_half", "ours_from_half", 1.0)
+line(f"informational: expand_run_jobs (FROM) vs cross join without ORDER BY (other row order), {jobs // 1000}k jobs", "cross_unordered", "ours_from", None)
+line(f"informational: expand_run_jobs (SELECT list) vs cross join without ORDER BY (other row order), {jobs // 1000}k jobs", "cross_unordered", "ours_list", None)
 
 # Peak resident memory of a fresh backend after 10M jobs, for each form.
 def peak_after(query):

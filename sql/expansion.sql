@@ -73,6 +73,14 @@ SELECT n AS samples,
 -- Non-ASCII ids come back unchanged.
 SELECT * FROM multisample.expand_run_jobs(ARRAY[U&'sc\00E9nario', U&'\+01F600'], ARRAY[U&'mod\00E8le'], 1);
 
+-- Long ids: up to 126 bytes they fit a 1-byte varlena header, from 127 on they
+-- need 4 bytes; 3000 is past the 2 kB at which stored rows are toasted.
+SELECT length(scenario_id) AS scenario_length, length(model_id) AS model_length, sample_index,
+       scenario_id = repeat('s', n) AS scenario_intact, model_id = repeat('m', n) || n AS model_intact
+  FROM (VALUES (125), (126), (127), (3000)) AS v (n),
+       LATERAL multisample.expand_run_jobs(ARRAY[repeat('s', n)], ARRAY[repeat('m', n) || n], 2)
+ ORDER BY n, sample_index;
+
 -- Called again for each outer row (LATERAL): the state starts afresh.
 SELECT r.n, j.*
   FROM (VALUES (1), (2), (3)) AS r (n),

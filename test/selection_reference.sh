@@ -5,13 +5,15 @@
 # 2^53 / 16807 where the reference's double product rounds). Expected values
 # come from test/reference_selection.js, a plain JavaScript transcription of
 # the reference run on node, never from the extension.
-# MULTISAMPLE_LONG=1 runs ten times as many cases.
+# Then the hash in WIN1252 and SQL_ASCII databases: it is taken over the
+# characters (converted to UTF-8 first), not over the stored bytes.
+# MULTISAMPLE_LONG=1 runs ten times as many random cases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 db="ms_selection_ref_$$"
 createdb "$db"
-trap 'dropdb --if-exists "$db"' EXIT
+trap 'for d in "$db" "${db}_win1252" "${db}_sql_ascii"; do dropdb --if-exists "$d"; done' EXIT
 psql -X -q -d "$db" -c 'CREATE EXTENSION multisample'
 
 cases=2000
@@ -121,3 +123,26 @@ print(("ok" if mism == 0 else "not ok") + f" - definition ids select as the seed
 status |= 1 if mism else 0
 sys.exit(status)
 PY
+
+# Other server encodings. 'prix-€-é' hashes to -1151270164 (seed 1151270164,
+# from the JavaScript reference): € is U+20AC, one UTF-16 unit, stored as the
+# byte 0x80 in WIN1252 and as three bytes in UTF-8.
+status=0
+check() {
+    if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1 (got '$2', expected '$3')"; status=1; fi
+}
+az="'{a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z}'"
+same="SELECT multisample.select_scenarios($az, 50, 'prix-€-é') = multisample.select_scenarios($az, 50, NULL, 1151270164)"
+check "UTF8 database: the definition-id hash of 'prix-€-é'" "$(psql -X -A -t -d "$db" -c "$same")" t
+createdb -E WIN1252 -T template0 --locale=C "${db}_win1252"
+psql -X -q -d "${db}_win1252" -c 'CREATE EXTENSION multisample'
+check "WIN1252 database: the definition-id hash is over characters, not bytes" \
+    "$(PGCLIENTENCODING=UTF8 psql -X -A -t -d "${db}_win1252" -c "$same")" t
+createdb -E SQL_ASCII -T template0 --locale=C "${db}_sql_ascii"
+psql -X -q -d "${db}_sql_ascii" -c 'CREATE EXTENSION multisample'
+check "SQL_ASCII database: UTF-8 bytes hash as their characters" \
+    "$(PGCLIENTENCODING=UTF8 psql -X -A -t -d "${db}_sql_ascii" -c "$same")" t
+bad=$(PGCLIENTENCODING=SQL_ASCII psql -X -A -t -d "${db}_sql_ascii" -v VERBOSITY=verbose \
+      -c "SELECT multisample.select_scenarios('{a,b}', 50, E'd\\xe9f')" 2>&1 | grep -o 'ERROR:  [0-9A-Z]*' || true)
+check "SQL_ASCII database: a definition id that is not UTF-8 is refused (22021)" "$bad" "ERROR:  22021"
+exit $status

@@ -724,9 +724,12 @@ BEGIN
         RAISE EXCEPTION 'score must be a finite number, got %', complete_probe_job.score
             USING ERRCODE = '22023', HINT = 'Pass NULL when the answer is not judged yet.';
     END IF;
-    IF complete_probe_job.input_tokens < 0 OR complete_probe_job.output_tokens < 0 THEN
-        RAISE EXCEPTION 'input_tokens and output_tokens must be between 0 and 2147483647, got % and %',
-            complete_probe_job.input_tokens, complete_probe_job.output_tokens
+    IF complete_probe_job.input_tokens < 0 THEN
+        RAISE EXCEPTION 'input_tokens must be between 0 and 2147483647, got %', complete_probe_job.input_tokens
+            USING ERRCODE = '22023';
+    END IF;
+    IF complete_probe_job.output_tokens < 0 THEN
+        RAISE EXCEPTION 'output_tokens must be between 0 and 2147483647, got %', complete_probe_job.output_tokens
             USING ERRCODE = '22023';
     END IF;
     IF complete_probe_job.cost < 0 OR complete_probe_job.cost = 'NaN'::numeric THEN
