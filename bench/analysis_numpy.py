@@ -10,13 +10,19 @@ computes, with numpy, the figures analysis_json() returns:
     scenario's samples is one observation, df = scenarios - 1); the
     consistency score 1 - mean within-scenario population variance /
     ((scale max - scale min)^2 / 4);
-  per scenario-model pair: count, mean, variance (n - 1), std_dev, min, max.
+  per scenario-model pair: count, mean, variance (n - 1), std_dev, min, max;
+  per scenario: the mean of its per-model variances, and the five most and
+    least variable scenarios by it.
 
 The clock starts before connecting and stops when every figure is computed
 (interpreter start-up and imports are not counted). Prints the elapsed
 milliseconds on stdout; with --json FILE also writes the figures there.
 
-usage: analysis_numpy.py DATABASE RUN_ID [--json FILE]
+With --compare FILE (an analysis_json document), instead checks that every
+figure of the document agrees with numpy's to 1e-9 relative, and exits 1 if
+any does not.
+
+usage: analysis_numpy.py DATABASE RUN_ID [--json FILE] [--compare FILE]
 """
 import functools
 import json
@@ -135,17 +141,92 @@ def analyse(database, run_id):
             "min": p_min[p],
             "max": p_max[p],
         }
-    return {"perModel": per_model, "pairs": pairs}
+    # Scenarios: the mean of the per-model sample variances (pairs with 2 or
+    # more samples), most variable first, ties by scenario id.
+    with np.errstate(invalid="ignore"):
+        by_scenario = p_var.reshape(n_models, n_scen)
+        counted = (~np.isnan(by_scenario)).sum(axis=0)
+        scen_var = np.where(counted > 0, np.nansum(by_scenario, axis=0) / np.maximum(counted, 1), np.nan)
+    ranked = sorted((i for i in range(n_scen) if not np.isnan(scen_var[i])),
+                    key=lambda i: (-scen_var[i], scenarios[i]))
+    scenario_variance = {scenarios[i]: scen_var[i] for i in ranked}
+    most = [scenarios[i] for i in ranked[:5]]
+    least = [scenarios[i] for i in ranked[::-1][:5]] if len(ranked) > 10 else []
+    return {"perModel": per_model, "pairs": pairs, "scenarioVariance": scenario_variance,
+            "mostVariable": most, "leastVariable": least}
+
+
+def close(a, b, tol):
+    if a is None or b is None:
+        return a is None and (b is None or np.isnan(b))
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def compare(figures, doc, tol=1e-9):
+    """Differences between the numpy figures and an analysis_json document."""
+    problems = []
+
+    def check(what, got, want):
+        if not close(got, want, tol):
+            problems.append(f"{what}: analysis_json {got!r}, numpy {want!r}")
+
+    models = doc.get("perModel") or {}
+    if sorted(models) != sorted(figures["perModel"]):
+        problems.append(f"perModel models: {sorted(models)} vs {sorted(figures['perModel'])}")
+    for model, want in figures["perModel"].items():
+        got = models.get(model, {})
+        ci = got.get("confidenceInterval") or {}
+        within = got.get("withinScenario") or {}
+        for key, value in [("sampleCount", got.get("sampleCount")), ("scenarioCount", got.get("scenarioCount")),
+                           ("mean", got.get("mean")), ("stdDev", got.get("stdDev")),
+                           ("variance", got.get("variance")), ("min", got.get("min")), ("max", got.get("max")),
+                           ("ciLower", ci.get("lower")), ("ciUpper", ci.get("upper")),
+                           ("avgWithinScenarioVariance", within.get("meanVariance")),
+                           ("maxWithinScenarioVariance", within.get("maxVariance")),
+                           ("avgWithinScenarioStdDev", within.get("stdDev")),
+                           ("consistencyScore", got.get("consistencyScore"))]:
+            check(f"perModel.{model}.{key}", value, want[key])
+    pairs_seen = 0
+    for entry in doc.get("scenarioVariance") or []:
+        sid = entry["scenarioId"]
+        check(f"scenarioVariance.{sid}.meanVariance", entry.get("meanVariance"), figures["scenarioVariance"].get(sid))
+        for model, got in (entry.get("perModel") or {}).items():
+            want = figures["pairs"].get(f"{sid}|{model}")
+            if want is None:
+                problems.append(f"scenarioVariance.{sid}.{model}: no such pair in the samples")
+                continue
+            pairs_seen += 1
+            for key in ("sampleCount", "mean", "variance", "stdDev", "min", "max"):
+                check(f"scenarioVariance.{sid}.{model}.{key}", got.get(key), want[key])
+    if pairs_seen != len(figures["pairs"]):
+        problems.append(f"scenarioVariance holds {pairs_seen} pairs, the samples {len(figures['pairs'])}")
+    for key, want in (("mostVariableScenarios", figures["mostVariable"]),
+                      ("leastVariableScenarios", figures["leastVariable"])):
+        got = [e["scenarioId"] for e in doc.get(key) or []]
+        if sorted(got) != sorted(want):
+            problems.append(f"{key}: {got} vs {want}")
+    return problems
 
 
 def main():
-    database, run_id = sys.argv[1:3]
+    args = sys.argv[1:]
+    database, run_id = args[:2]
+    options = dict(zip(args[2::2], args[3::2]))
     start = time.perf_counter()
     figures = analyse(database, run_id)
     elapsed = (time.perf_counter() - start) * 1000
-    if len(sys.argv) > 4 and sys.argv[3] == "--json":
-        with open(sys.argv[4], "w") as f:
+    if "--json" in options:
+        with open(options["--json"], "w") as f:
             json.dump(figures, f, default=float)
+    if "--compare" in options:
+        with open(options["--compare"]) as f:
+            doc = json.load(f)
+        problems = compare(figures, doc)
+        for p in problems[:20]:
+            print(p, file=sys.stderr)
+        checked = 13 * len(figures["perModel"]) + 6 * len(figures["pairs"]) + len(figures["scenarioVariance"])
+        print(f"{len(problems)} of {checked} figures differ by more than 1e-9 relative", file=sys.stderr)
+        sys.exit(1 if problems else 0)
     print(f"{elapsed:.3f}")
 
 
