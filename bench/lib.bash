@@ -61,16 +61,19 @@ bench_median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# bench_emit NAME BASELINE OURS TARGET: computes the ratio the target is
-# phrased in, decides whether it is met and prints the TSV line.
+# bench_emit NAME BASELINE OURS TARGET [info]: computes the ratio the target
+# is phrased in, decides whether it is met and prints the TSV line. With
+# "info", the line is informational: the ratio is computed the same way but
+# target and met are printed as "-".
 bench_emit() {
-    local name=$1 base=$2 ours=$3 target=$4
-    awk -v name="$name" -v b="$base" -v o="$ours" -v t="$target" 'BEGIN {
+    local name=$1 base=$2 ours=$3 target=$4 info=${5:-}
+    awk -v name="$name" -v b="$base" -v o="$ours" -v t="$target" -v info="$info" 'BEGIN {
         op = substr(t, 1, 2); lim = substr(t, 3) + 0
         if (op == "<=") { r = (b > 0) ? o / b : 0; met = (r <= lim) }
         else if (op == ">=") { r = (o > 0) ? b / o : 0; met = (r >= lim) }
         else { print "bench_emit: bad target " t > "/dev/stderr"; exit 2 }
-        printf "%s\t%.1f\t%.1f\t%.3f\t%s\t%s\n", name, b, o, r, t, (met ? "yes" : "no")
+        if (info != "") printf "%s\t%.1f\t%.1f\t%.3f\t-\t-\n", name, b, o, r
+        else printf "%s\t%.1f\t%.1f\t%.3f\t%s\t%s\n", name, b, o, r, t, (met ? "yes" : "no")
     }'
 }
 
