@@ -7,7 +7,9 @@
  * Must not be compiled with -ffast-math or -fassociative-math: the
  * error-free sums below rely on IEEE evaluation order.
  */
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "stats_kernel.h"
 
@@ -183,6 +185,14 @@ MsMomentsRemove(MsMoments *m, double x)
 bool
 MsMomentsIsValid(const MsMoments *m)
 {
+	/* fast path, run per row: two or more values, all finite */
+	if (m->count >= 2.0 && m->count <= MS_MOMENTS_MAX_COUNT &&
+		m->count == (double) (int64_t) m->count &&
+		m->m2 >= 0.0 && m->m2 <= DBL_MAX &&
+		fabs(m->mean) <= DBL_MAX && m->mean + m->mean_low == m->mean &&
+		m->min <= m->max)
+		return true;
+
 	if (!(m->count >= 0.0 && m->count <= MS_MOMENTS_MAX_COUNT) ||
 		m->count != floor(m->count))
 		return false;

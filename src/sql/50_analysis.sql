@@ -400,8 +400,10 @@ COMMENT ON VIEW @extschema@.model_variance IS
 -------------------------------------------------------------------------------
 -- analysis_json: the whole analysis of a run in one document.
 -------------------------------------------------------------------------------
--- One pass over the run's scored samples (the index-only scan behind
--- scenario_variance); everything else is computed from the per-pair rows.
+-- One pass over the run's scored samples (the grouping of scenario_variance);
+-- everything else is computed from the per-pair rows. The document is built
+-- as json (plain text concatenation) and converted to jsonb once: building
+-- nested jsonb re-encodes every level and cost more than the scan.
 -- The body uses plain operators: SET search_path pins them to pg_catalog.
 CREATE FUNCTION @extschema@.analysis_json(run_id text)
 RETURNS jsonb
@@ -432,12 +434,17 @@ BEGIN
     END IF;
 
     WITH pairs AS MATERIALIZED (
-        SELECT v.scenario_id, v.model_id, v.sample_count AS n, v.mean, v.std_dev, v.variance, v.min, v.max,
-               sum(v.sample_count * v.mean) OVER w
-                   / (sum(v.sample_count) OVER w)::float8 AS model_mean
-          FROM @extschema@.scenario_variance AS v
-         WHERE v.run_id = analysis_json.run_id
-        WINDOW w AS (PARTITION BY v.model_id)
+        -- The per-pair figures of scenario_variance, read straight from the
+        -- scored-sample index (this document does not need the pair ranks).
+        SELECT p.scenario_id, p.model_id, (p.st).sample_count AS n, (p.st).mean, (p.st).std_dev,
+               (p.st).variance, (p.st).min, (p.st).max,
+               sum((p.st).sample_count * (p.st).mean) OVER w
+                   / (sum((p.st).sample_count) OVER w)::float8 AS model_mean
+          FROM (SELECT t.model_id, t.scenario_id, @extschema@.variance_stats(t.score) AS st
+                  FROM @extschema@.transcripts AS t
+                 WHERE t.run_id = analysis_json.run_id AND t.deleted_at IS NULL AND t.score IS NOT NULL
+                 GROUP BY t.model_id, t.scenario_id) AS p
+        WINDOW w AS (PARTITION BY p.model_id)
     ), models AS (
         -- The formulas of the view model_variance.
         SELECT p.model_id,
@@ -461,7 +468,7 @@ BEGIN
     ), scenarios AS (
         SELECT p.scenario_id, sc.name AS scenario_name,
                avg(p.variance) AS mean_variance,
-               jsonb_object_agg(p.model_id, jsonb_build_object(
+               json_object_agg(p.model_id, json_build_object(
                    'sampleCount', p.n, 'mean', p.mean, 'stdDev', p.std_dev, 'variance', p.variance,
                    'min', p.min, 'max', p.max)) AS per_model
           FROM pairs AS p
@@ -500,49 +507,49 @@ BEGIN
           LEFT JOIN pairs AS p USING (scenario_id, model_id)
     ), warnings AS (
         SELECT w.ord, w.warning FROM (
-            SELECT 1 AS ord, jsonb_build_object(
+            SELECT 1 AS ord, json_build_object(
                        'code', 'INVALID_SAMPLES_PER_SCENARIO',
                        'message', format('runs.config.samplesPerScenario is %s, not a whole number from 1 up; the requested sample count is unknown',
                                          settings.raw_samples)) AS warning
              WHERE settings.samples_per_scenario IS NULL
             UNION ALL
-            SELECT 2, jsonb_build_object(
+            SELECT 2, json_build_object(
                        'code', 'INVALID_SCORE_SCALE',
                        'message', format('runs.config.scoreScale is %s, not {"min": number, "max": number} with max > min; consistencyScore is null',
                                          settings.raw_scale))
              WHERE settings.score_scale_min IS NULL
             UNION ALL
-            SELECT 3, jsonb_build_object('code', 'NO_SCORED_SAMPLES',
+            SELECT 3, json_build_object('code', 'NO_SCORED_SAMPLES',
                                          'message', 'the run has no scored samples yet')
              WHERE NOT EXISTS (SELECT FROM pairs)
             UNION ALL
-            SELECT 4, jsonb_build_object(
+            SELECT 4, json_build_object(
                        'code', 'SHORT_PAIRS',
                        'message', format('%s scenario-model pair(s) have fewer scored samples than the %s requested; statistics use the samples that exist',
                                          count(*), settings.samples_per_scenario),
                        'requested', settings.samples_per_scenario,
-                       'pairs', jsonb_agg(jsonb_build_object('scenarioId', e.scenario_id, 'modelId', e.model_id, 'scoredSamples', e.n)
+                       'pairs', json_agg(json_build_object('scenarioId', e.scenario_id, 'modelId', e.model_id, 'scoredSamples', e.n)
                                           ORDER BY e.model_id COLLATE "C", e.scenario_id COLLATE "C"))
               FROM expected_pairs AS e
              WHERE e.n < settings.samples_per_scenario
             HAVING count(*) > 0
             UNION ALL
-            SELECT 5, jsonb_build_object(
+            SELECT 5, json_build_object(
                        'code', 'EXTRA_SAMPLES',
                        'message', format('%s scenario-model pair(s) have more scored samples than the %s requested; all of them are used',
                                          count(*), settings.samples_per_scenario),
                        'requested', settings.samples_per_scenario,
-                       'pairs', jsonb_agg(jsonb_build_object('scenarioId', p.scenario_id, 'modelId', p.model_id, 'scoredSamples', p.n)
+                       'pairs', json_agg(json_build_object('scenarioId', p.scenario_id, 'modelId', p.model_id, 'scoredSamples', p.n)
                                           ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"))
               FROM pairs AS p
              WHERE p.n > settings.samples_per_scenario
             HAVING count(*) > 0
             UNION ALL
-            SELECT 6, jsonb_build_object(
+            SELECT 6, json_build_object(
                        'code', 'SCORES_OUTSIDE_SCALE',
                        'message', format('%s scenario-model pair(s) have scores outside the score scale [%s, %s]; their consistencyScore may leave [0, 1]',
                                          count(*), settings.score_scale_min, settings.score_scale_max),
-                       'pairs', jsonb_agg(jsonb_build_object('scenarioId', p.scenario_id, 'modelId', p.model_id, 'min', p.min, 'max', p.max)
+                       'pairs', json_agg(json_build_object('scenarioId', p.scenario_id, 'modelId', p.model_id, 'min', p.min, 'max', p.max)
                                           ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"))
               FROM pairs AS p
              WHERE p.min < settings.score_scale_min
@@ -555,63 +562,66 @@ BEGIN
         SELECT coalesce(settings.samples_per_scenario > 1, false)
                OR coalesce((SELECT max(p.n) FROM pairs AS p) > 1, false) AS multi
     )
-    SELECT jsonb_build_object(
+    SELECT json_build_object(
         'runId', analysis_json.run_id,
         'isMultiSample', f.multi,
         'samplesPerScenario', settings.samples_per_scenario,
         'scoreScale', CASE WHEN settings.score_scale_min IS NOT NULL THEN
-                          jsonb_build_object('min', settings.score_scale_min, 'max', settings.score_scale_max) END,
+                          json_build_object('min', settings.score_scale_min, 'max', settings.score_scale_max) END,
         'sampleCount', coalesce((SELECT sum(p.n) FROM pairs AS p), 0),
         'perModel', coalesce((
-            SELECT jsonb_object_agg(m.model_id,
-                       jsonb_build_object(
+            SELECT json_object_agg(m.model_id,
+                       CASE WHEN NOT f.multi THEN json_build_object(
                            'sampleCount', m.n, 'scenarioCount', m.scenarios,
                            'mean', m.mean, 'stdDev', sqrt(m.variance), 'variance', m.variance,
-                           'min', m.min, 'max', m.max,
-                           'confidenceInterval', CASE WHEN (m.ci).lower IS NOT NULL THEN
-                               jsonb_build_object('lower', (m.ci).lower, 'upper', (m.ci).upper, 'level', (m.ci).level,
-                                                  'mean', (m.ci).mean, 'margin', (m.ci).margin,
-                                                  'units', 'scenarios') END)
-                       ||
-                       CASE WHEN f.multi THEN jsonb_build_object(
-                           'withinScenario', jsonb_build_object(
+                           'min', m.min, 'max', m.max, 'confidenceInterval', m.ci_json)
+                       ELSE json_build_object(
+                           'sampleCount', m.n, 'scenarioCount', m.scenarios,
+                           'mean', m.mean, 'stdDev', sqrt(m.variance), 'variance', m.variance,
+                           'min', m.min, 'max', m.max, 'confidenceInterval', m.ci_json,
+                           'withinScenario', json_build_object(
                                'meanVariance', m.within_variance, 'maxVariance', m.within_max,
                                'stdDev', sqrt(m.within_variance), 'meanPopulationVariance', m.within_population,
                                'pairsWithVariance', m.pairs_with_variance),
                            'consistencyScore',
-                           1 - m.within_population /
-                               ((settings.score_scale_max - settings.score_scale_min)
-                                * (settings.score_scale_max - settings.score_scale_min)
-                                / 4))
-                       ELSE '{}'::jsonb END)
-              FROM models AS m), '{}'::jsonb),
+                           1 - m.within_population
+                               / ((settings.score_scale_max - settings.score_scale_min)
+                                  * (settings.score_scale_max - settings.score_scale_min) / 4))
+                       END)
+              FROM (SELECT mm.*,
+                           CASE WHEN (mm.ci).lower IS NOT NULL THEN
+                               json_build_object('lower', (mm.ci).lower, 'upper', (mm.ci).upper, 'level', (mm.ci).level,
+                                                 'mean', (mm.ci).mean, 'margin', (mm.ci).margin,
+                                                 'units', 'scenarios') END AS ci_json
+                      FROM models AS mm) AS m
+              ), '{}'::json),
         'scenarioVariance', coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
+            SELECT json_agg(json_build_object(
                        'scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
                        'meanVariance', r.mean_variance, 'rank', r.variance_rank, 'perModel', r.per_model)
                    ORDER BY r.pos)
-              FROM ranked AS r), '[]'::jsonb),
+              FROM ranked AS r), '[]'::json),
         -- Most variable: the first min(5, ceil(k/2)) of the k scenarios with
         -- a variance; least variable: the last min(5, floor(k/2)), least
         -- first. The two lists never share a scenario.
         'mostVariableScenarios', coalesce((
-            SELECT jsonb_agg(jsonb_build_object('scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
+            SELECT json_agg(json_build_object('scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
                                                 'meanVariance', r.mean_variance, 'rank', r.variance_rank)
                    ORDER BY r.pos)
               FROM ranked AS r
              WHERE r.mean_variance IS NOT NULL
                AND r.pos <= least(5, (r.with_variance + 1) / 2)),
-            '[]'::jsonb),
+            '[]'::json),
         'leastVariableScenarios', coalesce((
-            SELECT jsonb_agg(jsonb_build_object('scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
+            SELECT json_agg(json_build_object('scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
                                                 'meanVariance', r.mean_variance, 'rank', r.variance_rank)
                    ORDER BY r.pos DESC)
               FROM ranked AS r
              WHERE r.mean_variance IS NOT NULL
                AND r.pos > r.with_variance - least(5, r.with_variance / 2)),
-            '[]'::jsonb),
-        'warnings', coalesce((SELECT jsonb_agg(w.warning ORDER BY w.ord) FROM warnings AS w), '[]'::jsonb),
-        'methodsUsed', jsonb_build_object(
+            '[]'::json),
+        'warnings', coalesce((SELECT json_agg(w.warning ORDER BY w.ord) FROM warnings AS w), '[]'::json),
+        'methodsUsed', json_build_object(
             'variance', 'sample variance (n - 1), Welford update with Chan-Golub-LeVeque merge (variance_stats)',
             'perModelFigures', 'mean, stdDev, variance, min, max across all scored samples of the model',
             'confidenceInterval', 'Student t interval for the mean of the per-scenario means, df = scenarios - 1, level 0.95: scenarios are the independent units',
@@ -619,7 +629,7 @@ BEGIN
             'consistencyScore', '1 - mean within-scenario population variance / ((scoreScale.max - scoreScale.min)^2 / 4); 1 = identical samples',
             'ranking', 'scenarios by the mean of their per-model sample variances, most variable first; ties (equal to 1e-12 relative) by scenario id',
             'samples', 'live transcripts with a score; unscored and deleted ones are left out'),
-        'computedAt', now())
+        'computedAt', now())::jsonb
       INTO result
       FROM flags AS f;
     RETURN result;
