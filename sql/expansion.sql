@@ -90,8 +90,35 @@ SELECT r.n, j.*
 SELECT * FROM multisample.expand_run_jobs('{a,b,c}', '{m}', 100) LIMIT 2;
 SELECT multisample.expand_run_jobs('{a,b,c}', '{m}', 100) LIMIT 2;
 
-SELECT proname, provolatile, proparallel, proisstrict, prosecdef, proretset
+SELECT proname, provolatile, proparallel, proisstrict, prosecdef, proretset, prorows, prosupport
   FROM pg_proc WHERE oid = 'multisample.expand_run_jobs'::regproc;
+
+-- The planner knows the job count when the arguments are known at plan
+-- time; otherwise it assumes the declared 1000 rows.
+CREATE FUNCTION pg_temp.estimated_rows(query text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || query INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+END
+$$;
+CREATE TEMP TABLE id_lists AS SELECT '{a,b}'::text[] AS ids;
+ANALYZE id_lists;
+SELECT q.label, pg_temp.estimated_rows(q.query) AS estimated, q.actual
+  FROM (VALUES
+    ('3 x 2 x 4', $$SELECT * FROM multisample.expand_run_jobs('{a,b,c}', '{m1,m2}', 4)$$, 24),
+    ('50 % of 10 x 3 x 5', $$SELECT * FROM multisample.expand_run_jobs('{a,b,c,d,e,f,g,h,i,j}', '{m1,m2,m3}', 5, 50, 1)$$, 75),
+    ('1 % of 3 x 1 x 100', $$SELECT * FROM multisample.expand_run_jobs('{a,b,c}', '{m}', 100, 1, 1)$$, 100),
+    ('NULL samples: the setting', $$SELECT * FROM multisample.expand_run_jobs('{a,b,c}', '{m1,m2}')$$, 6),
+    ('SELECT list', $$SELECT multisample.expand_run_jobs('{a,b,c}', '{m1,m2}', 7)$$, 42),
+    ('ids not known: the declared 1000', $$SELECT j.* FROM id_lists AS v, multisample.expand_run_jobs(v.ids, '{m}', 3) AS j$$, 6))
+    AS q (label, query, actual);
+
+-- Named arguments, as in the README: 40 % of 5 ids is 2, x 2 models x 5 samples.
+SELECT count(*) AS jobs
+  FROM multisample.expand_run_jobs('{a,b,c,d,e}', '{m1,m2}', samples_per_scenario => 5,
+                                   sample_percentage => 40, definition_id => 'def-1');
 
 -------------------------------------------------------------------------------
 -- samples_per_scenario NULL means multisample.default_samples_per_scenario.
@@ -117,6 +144,30 @@ SET LOCAL multisample.default_samples_per_scenario = 5;
 SELECT count(*) AS jobs FROM multisample.expand_run_jobs('{a}', '{m}');
 COMMIT;
 SELECT count(*) AS jobs FROM multisample.expand_run_jobs('{a}', '{m}');
+-- Parallel workers run the function with the session's setting (3 samples
+-- here): the function is below Gather and the leader does not take part
+-- (unless no worker could start). A plain table, since temporary ones are
+-- not scanned in parallel.
+CREATE TABLE jobs_parallel_ids AS SELECT 'p' || g AS id FROM generate_series(1, 2000) AS g;
+ANALYZE jobs_parallel_ids;
+SET multisample.default_samples_per_scenario = 3;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF)
+SELECT count(*) FROM jobs_parallel_ids AS p, LATERAL multisample.expand_run_jobs(ARRAY[p.id], '{m1,m2}') AS j;
+SELECT count(*) AS jobs, count(DISTINCT scenario_id) AS scenarios, max(sample_index) AS max_index
+  FROM jobs_parallel_ids AS p, LATERAL multisample.expand_run_jobs(ARRAY[p.id], '{m1,m2}') AS j;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET parallel_leader_participation;
+RESET multisample.default_samples_per_scenario;
+DROP TABLE jobs_parallel_ids;
+
 -- A typo in the prefix is refused (the prefix is reserved).
 SELECT * FROM pg_temp.try($$SET multisample.default_sample_per_scenario = 2$$);
 
