@@ -11,17 +11,6 @@
 
 #include "stats_kernel.h"
 
-/* x - (mean + mean_low), to about one ulp of the result. */
-static inline double
-Deviation(double x, const MsMoments *m)
-{
-	double		s;
-	double		e;
-
-	MsTwoSum(x, -m->mean, &s, &e);
-	return s + (e - m->mean_low);
-}
-
 /* Folds mean_low into mean: afterwards |mean_low| <= ulp(mean) / 2. */
 void
 MsMomentsNormalize(MsMoments *m)
@@ -141,7 +130,7 @@ MsMomentsRemove(MsMoments *m, double x)
 		return MS_MOMENTS_RESTART;
 
 	r.count = m->count - 1.0;
-	delta = Deviation(x, m);
+	delta = MsMomentsDeviation(x, m);
 	dec = delta / r.count;
 	AddToMean(&r, -dec);
 	r.m2 = m->m2 - delta * (delta + dec);

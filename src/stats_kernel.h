@@ -10,8 +10,11 @@
  * carried as an unevaluated sum of two doubles (mean + mean_low), so the
  * deviation x - mean stays exact even when the data sit on a large offset
  * (1e9 + small values): plain Welford loses about eps * |mean| / std_dev
- * there, the double-double mean makes M2 accurate to a few ulps. Non-finite
- * values propagate as PostgreSQL's float8_accum/avg/stddev_samp/min/max do:
+ * there, the double-double mean makes M2 accurate to a few ulps. mean_low
+ * collects the rounding errors of the mean lazily (which keeps the per-row
+ * dependency chain short) and is folded into mean when it passes
+ * 2^-45 |mean|; the mean's value is mean + mean_low (MsMomentsMean).
+ * Non-finite values propagate as PostgreSQL's float8_accum/avg/stddev_samp/min/max do:
  * the mean behaves like sum/count (Inf + finite = Inf, Inf + -Inf = NaN),
  * M2 becomes NaN as soon as a value is not finite, and NaN sorts above every
  * other value for min and max.
@@ -77,6 +80,17 @@ MsTwoSum(double a, double b, double *s, double *e)
 	*s = sum;
 }
 
+/* x - (mean + mean_low), to about one ulp of the result. */
+static inline double
+MsMomentsDeviation(double x, const MsMoments *m)
+{
+	double		s;
+	double		e;
+
+	MsTwoSum(x, -m->mean, &s, &e);
+	return s + (e - m->mean_low);
+}
+
 /*
  * Whether a state could have been produced by these functions (see
  * MsMomentsIsValidGeneral). Inline, since the aggregates check their state
@@ -114,7 +128,6 @@ MsMomentsAccum(MsMoments *m, double x)
 {
 	double		n = m->count + 1.0;
 	double		rn = 1.0 / n;
-	double		s;
 	double		e;
 	double		delta;
 	double		inc;
@@ -127,8 +140,7 @@ MsMomentsAccum(MsMoments *m, double x)
 	if (!(isfinite(x) && isfinite(m->mean)))
 		return MsMomentsAccumNonFinite(m, x);
 
-	MsTwoSum(x, -m->mean, &s, &e);
-	delta = s + (e - m->mean_low);
+	delta = MsMomentsDeviation(x, m);
 	inc = delta * rn;
 	MsTwoSum(m->mean, inc, &m->mean, &e);
 	m->mean_low += e;
