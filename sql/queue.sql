@@ -339,6 +339,21 @@ SELECT outcome, job_state FROM multisample.complete_probe_job('q-priv', 'q-s1', 
 RESET ROLE;
 SELECT scenario_id, state, lease_holder, lease_role FROM multisample.probe_jobs
  WHERE run_id = 'q-priv' AND scenario_id = 'q-s1' AND sample_index = 0;
+-- A lease of another role that runs out on the job's last attempt: this
+-- worker fails the job for good (LEASE_EXPIRED), as the owner would.
+SELECT job_count FROM multisample.start_run('q-one', ARRAY['q-m'], 1, max_attempts => 1, priority => 'HIGH', id => 'q-priv-once');
+SET ROLE regress_ms_worker2;
+SELECT run_id, attempt, max_attempts FROM multisample.claim_probe_jobs('w2', 1);
+RESET ROLE;
+UPDATE multisample.probe_jobs SET lease_expires_at = now() - interval '1 second' WHERE run_id = 'q-priv-once';
+SET ROLE regress_ms_worker;
+SELECT multisample.release_expired_leases('w1') AS released;
+RESET ROLE;
+SELECT j.state, j.lease_holder, j.lease_role, r.status, r.error_code, s.status AS run_status
+  FROM multisample.probe_jobs AS j
+  JOIN multisample.probe_results AS r USING (run_id, scenario_id, model_id, sample_index)
+  JOIN multisample.runs AS s ON s.id = j.run_id
+ WHERE j.run_id = 'q-priv-once';
 -- The dashboard reads the views and nothing else.
 SET ROLE regress_ms_dashboard;
 SELECT run_id, status, total, completed, failed, running, queued, percent FROM multisample.run_progress WHERE run_id = 'q-priv';
