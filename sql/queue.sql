@@ -291,7 +291,12 @@ GRANT SELECT, UPDATE (state, attempts, lease_holder, lease_role, lease_expires_a
                       last_error_code, last_error_message, claimed_at, finished_at)
     ON multisample.probe_jobs TO regress_ms_worker, regress_ms_worker2;
 GRANT SELECT, INSERT ON multisample.transcripts, multisample.probe_results TO regress_ms_worker, regress_ms_worker2;
-GRANT SELECT ON multisample.run_progress, multisample.run_model_progress TO regress_ms_dashboard;
+GRANT SELECT ON multisample.run_progress, multisample.run_model_progress,
+                multisample.scenario_variance, multisample.scenario_variance_overall,
+                multisample.model_variance, multisample.run_analysis_settings,
+                multisample.transcript_samples, multisample.transcript_turns,
+                multisample.transcript_export
+    TO regress_ms_dashboard;
 
 SELECT job_count FROM multisample.start_run('q-def', ARRAY['q-m1'], 2, id => 'q-priv');
 SET ROLE regress_ms_worker2;
@@ -358,6 +363,9 @@ SELECT j.state, j.lease_holder, j.lease_role, r.status, r.error_code, s.status A
 SET ROLE regress_ms_dashboard;
 SELECT run_id, status, total, completed, failed, running, queued, percent FROM multisample.run_progress WHERE run_id = 'q-priv';
 SELECT model_id, samples FROM multisample.run_model_progress WHERE run_id = 'q-priv';
+SELECT v AS view, pg_temp.err(format('SELECT count(*) FROM multisample.%I', v)) AS readable
+  FROM unnest(ARRAY['scenario_variance', 'scenario_variance_overall', 'model_variance', 'run_analysis_settings',
+                    'transcript_samples', 'transcript_turns', 'transcript_export']) AS v;
 SELECT pg_temp.err($$SELECT count(*) FROM multisample.probe_jobs$$);
 SELECT pg_temp.err($$SELECT count(*) FROM multisample.transcripts$$);
 SELECT pg_temp.err($$SELECT * FROM multisample.claim_probe_jobs('dash')$$);
