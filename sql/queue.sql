@@ -228,6 +228,9 @@ UPDATE multisample.probe_jobs SET state = 'FAILED' WHERE run_id = 'q-guard';
 INSERT INTO multisample.probe_results (run_id, scenario_id, model_id, sample_index, status)
 VALUES ('q-guard', 'q-only', 'q-m', 0, 'SUCCESS');
 UPDATE multisample.probe_jobs SET state = 'COMPLETED' WHERE run_id = 'q-guard';
+-- A finished job stays finished: its outcome is the sample's only one.
+UPDATE multisample.probe_jobs SET state = 'QUEUED' WHERE run_id = 'q-full' AND scenario_id = 'q-s2' AND model_id = 'q-m1' AND sample_index = 0;
+UPDATE multisample.probe_jobs SET state = 'RUNNING' WHERE run_id = 'q-once';
 \set VERBOSITY default
 DELETE FROM multisample.probe_results WHERE run_id = 'q-guard';
 SELECT multisample.cancel_run('q-guard') AS cancelled;

@@ -117,7 +117,8 @@ COMMENT ON INDEX @extschema@.probe_jobs_open_idx IS 'Unfinished jobs of a run in
 -------------------------------------------------------------------------------
 
 -- SECURITY DEFINER, reviewed: it reads probe_results/transcripts/runs and may
--- only (a) refuse a transition, (b) turn a job that goes back to the queue
+-- only (a) refuse a transition (out of a finished state, or into COMPLETED or
+-- FAILED without the recorded outcome), (b) turn a job that goes back to the queue
 -- into PAUSED or CANCELLED when its run is paused or cancelled. Its only
 -- input is the job row being updated; it needs the owner's rights to take
 -- a share lock on the run row (a worker has no UPDATE on runs).
@@ -129,7 +130,12 @@ AS $$
 DECLARE
     run_status text;
 BEGIN
-    IF NEW.state = 'QUEUED' THEN
+    IF OLD.state IN ('COMPLETED', 'FAILED', 'CANCELLED') THEN
+        -- An outcome is final: every sample keeps exactly one.
+        RAISE EXCEPTION 'probe job (%, %, %, %) is %; a finished job cannot change state',
+            NEW.run_id, NEW.scenario_id, NEW.model_id, NEW.sample_index, OLD.state
+            USING ERRCODE = '23514', HINT = 'Start a new run to probe again.';
+    ELSIF NEW.state = 'QUEUED' THEN
         -- A retry or an expired lease hands the job back. The share lock on
         -- the run waits for a concurrent pause_run/cancel_run to commit, so
         -- a job never lands in the queue of a paused or cancelled run.
@@ -244,8 +250,10 @@ $$;
 CREATE TRIGGER probe_jobs_check_transition
     BEFORE UPDATE OF state ON @extschema@.probe_jobs
     FOR EACH ROW
-    WHEN ((NEW.state IN ('COMPLETED', 'FAILED') AND OLD.state IS DISTINCT FROM NEW.state)
-          OR (OLD.state = 'RUNNING' AND NEW.state = 'QUEUED'))
+    WHEN (OLD.state IS DISTINCT FROM NEW.state
+          AND (OLD.state IN ('COMPLETED', 'FAILED', 'CANCELLED')
+               OR NEW.state IN ('COMPLETED', 'FAILED')
+               OR (OLD.state = 'RUNNING' AND NEW.state = 'QUEUED')))
     EXECUTE FUNCTION @extschema@.probe_jobs_check_transition();
 
 CREATE TRIGGER probe_jobs_sync_run
@@ -259,9 +267,9 @@ CREATE TRIGGER probe_jobs_sync_run
 REVOKE ALL ON FUNCTION @extschema@.probe_jobs_check_transition() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.probe_jobs_sync_run() FROM PUBLIC;
 
-COMMENT ON FUNCTION @extschema@.probe_jobs_check_transition() IS 'Trigger (SECURITY DEFINER, reviewed): a job is COMPLETED only with its SUCCESS result and live transcript, FAILED only with its FAILED result; a job handed back to the queue of a paused or cancelled run becomes PAUSED or CANCELLED.';
+COMMENT ON FUNCTION @extschema@.probe_jobs_check_transition() IS 'Trigger (SECURITY DEFINER, reviewed): a finished job (COMPLETED, FAILED, CANCELLED) keeps its state; a job is COMPLETED only with its SUCCESS result and live transcript, FAILED only with its FAILED result; a job handed back to the queue of a paused or cancelled run becomes PAUSED or CANCELLED.';
 COMMENT ON FUNCTION @extschema@.probe_jobs_sync_run() IS 'Trigger (SECURITY DEFINER, reviewed): moves a run PENDING -> RUNNING at its first claim and to COMPLETED when no job of it is unfinished, race-free under concurrent workers.';
-COMMENT ON TRIGGER probe_jobs_check_transition ON @extschema@.probe_jobs IS 'Guards the transitions to COMPLETED and FAILED and redirects retries of paused or cancelled runs.';
+COMMENT ON TRIGGER probe_jobs_check_transition ON @extschema@.probe_jobs IS 'Keeps finished jobs finished, guards the transitions to COMPLETED and FAILED, and redirects retries of paused or cancelled runs.';
 COMMENT ON TRIGGER probe_jobs_sync_run ON @extschema@.probe_jobs IS 'Keeps runs.status in step with the jobs (first claim, every job finished).';
 
 -------------------------------------------------------------------------------
