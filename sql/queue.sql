@@ -332,6 +332,8 @@ SELECT pg_temp.err($$SELECT multisample.cancel_run('q-priv')$$);
 SELECT pg_temp.err($$SELECT multisample.pause_run('q-priv')$$);
 SELECT pg_temp.err($$SELECT multisample.start_run('q-def', ARRAY['q-m1'])$$);
 SELECT pg_temp.err($$UPDATE multisample.probe_jobs SET priority = 2 WHERE run_id = 'q-priv'$$);
+SELECT pg_temp.err($$UPDATE multisample.probe_jobs SET state = 'CANCELLED' WHERE run_id = 'q-priv' AND state = 'QUEUED'$$);
+SELECT pg_temp.err($$UPDATE multisample.probe_jobs SET state = 'PAUSED' WHERE run_id = 'q-priv' AND state = 'QUEUED'$$);
 SELECT pg_temp.err($$DELETE FROM multisample.probe_jobs WHERE run_id = 'q-priv'$$);
 SELECT pg_temp.err($$DELETE FROM multisample.transcripts WHERE run_id = 'q-priv'$$);
 RESET ROLE;
