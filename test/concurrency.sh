@@ -138,6 +138,23 @@ check "the paused run's queued jobs are PAUSED" \
     "$(q -c "SELECT count(*) > 0 AND count(*) FILTER (WHERE state = 'QUEUED') = 0
                FROM multisample.probe_jobs WHERE run_id = 'cc-main' AND state IN ('QUEUED', 'PAUSED')")" "t"
 q >/dev/null -c "SELECT multisample.resume_run('cc-main')"
+# Then pause and resume it a few times while workers claim, retry and
+# complete its jobs (retries land in the paused run and must be parked).
+for _ in 1 2 3 4 5; do
+    sleep 0.1
+    for action in pause_run resume_run; do
+        q >/dev/null <<SQL
+DO \$\$
+BEGIN
+    PERFORM multisample.$action('cc-main');
+EXCEPTION WHEN object_not_in_prerequisite_state THEN
+    NULL;   -- the run is COMPLETED already
+END
+\$\$;
+SQL
+        [ "$action" = pause_run ] && sleep 0.1
+    done
+done
 
 worker_failures=0
 for pid in "${pids[@]}"; do
