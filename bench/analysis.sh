@@ -120,6 +120,6 @@ bench_psql -c "SET max_parallel_workers_per_gather = 0" \
 base=$(printf '%s\n' "${base_times[@]}" | bench_median)
 ours=$(printf '%s\n' "${ours_times[@]}" | bench_median)
 floor=$(printf '%s\n' "${floor_times[@]}" | bench_median)
-bench_emit "analysis_json vs psycopg2 + numpy, $((total / 1000))k scored samples" "$base" "$ours" ">=10"
+bench_emit "analysis_json vs psycopg2 + numpy, $(bench_count "$total") scored samples" "$base" "$ours" ">=10"
 bench_emit "ceiling: numpy vs a bare grouped count(score) of the same samples (speed-up)" "$base" "$floor" ">=10" info
 bench_emit "analysis_json vs that grouped count (executor floor; time ratio)" "$floor" "$ours" "<=1" info

@@ -32,6 +32,11 @@ bench_scaled() {
     awk -v n="$1" -v s="$BENCH_SCALE" 'BEGIN { v = int(n * s + 0.5); print (v < 1 ? 1 : v) }'
 }
 
+# bench_count N: N for a label (10M, 100k, 999).
+bench_count() {
+    awk -v n="$1" 'BEGIN { if (n >= 1e6 && n % 1e6 == 0) print n / 1e6 "M"; else if (n >= 1e3 && n % 1e3 == 0) print n / 1e3 "k"; else print n }'
+}
+
 # bench_psql ARGS...: psql on the benchmark database, stopping at the first error.
 bench_psql() {
     psql -X -q -v ON_ERROR_STOP=1 -d "$BENCH_DB" "$@"

@@ -49,7 +49,7 @@ if bench_has_function expand_run_jobs; then
     bench_log "  big:   $big_rows rows, RssAnon $big_before kB before, peak $big_peak kB"
     [ "$small_rows" -eq $((scen * 100)) ] && [ "$big_rows" -eq $((scen * 10000)) ] || {
         bench_log "wrong row counts"; exit 1; }
-    bench_emit "memory MiB: expand_run_jobs $((scen * 10000 / 1000000))M vs $((scen * 100 / 1000))k jobs (select list)" \
+    bench_emit "memory MiB: expand_run_jobs $(bench_count $((scen * 10000))) vs $(bench_count $((scen * 100))) jobs (select list)" \
         "$(mib "$small_peak")" "$(mib "$big_peak")" "<=1.10"
 
     bench_log "expand_run_jobs: FROM clause, $((scen * 10000)) jobs"
@@ -57,7 +57,7 @@ if bench_has_function expand_run_jobs; then
     bench_log "  FROM:  $from_rows rows, RssAnon $from_before kB before, peak $from_peak kB (work_mem $(bench_value 'SHOW work_mem'))"
     [ "$from_rows" -eq $((scen * 10000)) ] || { bench_log "wrong row count"; exit 1; }
     work_mem_kb=$(bench_value "SELECT setting FROM pg_catalog.pg_settings WHERE name = 'work_mem'")
-    bench_emit "memory MiB: expand_run_jobs $((scen * 10000 / 1000000))M jobs in FROM, growth vs work_mem (tuplestore)" \
+    bench_emit "memory MiB: expand_run_jobs $(bench_count $((scen * 10000))) jobs in FROM, growth vs work_mem (tuplestore)" \
         "$(mib "$work_mem_kb")" "$(mib $((from_peak - from_before)))" "<=1.05" info
 else
     bench_log "skipped expand_run_jobs: multisample.expand_run_jobs does not exist yet"
@@ -83,7 +83,7 @@ SQL
     bench_log "  stddev_samp:    $base_rows groups, RssAnon $base_before kB before, peak $base_peak kB"
     bench_log "  variance_stats: $ours_rows groups, RssAnon $ours_before kB before, peak $ours_peak kB"
     [ "$base_rows" -eq "$groups" ] && [ "$ours_rows" -eq "$groups" ] || { bench_log "wrong group counts"; exit 1; }
-    bench_emit "memory MiB: variance_stats vs stddev_samp, $((groups / 1000))k groups" \
+    bench_emit "memory MiB: variance_stats vs stddev_samp, $(bench_count "$groups") groups" \
         "$(mib "$base_peak")" "$(mib "$ours_peak")" "<=1.50"
 else
     bench_log "skipped variance_stats: multisample.variance_stats does not exist yet"
