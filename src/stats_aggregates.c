@@ -43,7 +43,6 @@ typedef struct FinalCache
 PG_FUNCTION_INFO_V1(ms_moments_accum);
 PG_FUNCTION_INFO_V1(ms_moments_accum_level);
 PG_FUNCTION_INFO_V1(ms_moments_remove);
-PG_FUNCTION_INFO_V1(ms_moments_remove_level);
 PG_FUNCTION_INFO_V1(ms_moments_combine);
 PG_FUNCTION_INFO_V1(ms_variance_stats_final);
 PG_FUNCTION_INFO_V1(ms_confidence_interval_final);
@@ -167,11 +166,13 @@ ms_moments_accum_level(PG_FUNCTION_ARGS)
 }
 
 /*
- * The inverse: removes a value leaving a window frame; NULL asks the
- * executor to recompute the frame (see MsMomentsRemove).
+ * Inverse transition function of both forms (the level argument of the
+ * two-argument form is not needed): removes a value leaving a window frame,
+ * or returns NULL to ask the executor to recompute the frame (see
+ * MsMomentsRemove).
  */
-static Datum
-Remove(FunctionCallInfo fcinfo)
+Datum
+ms_moments_remove(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state;
 	float8	   *v = StateForUpdate(fcinfo, &state);
@@ -179,20 +180,6 @@ Remove(FunctionCallInfo fcinfo)
 	if (MsMomentsRemove((MsMoments *) v, PG_GETARG_FLOAT8(1)) != MS_MOMENTS_OK)
 		PG_RETURN_NULL();
 	PG_RETURN_ARRAYTYPE_P(state);
-}
-
-/* Inverse transition function: removes a value, or NULL to restart. */
-Datum
-ms_moments_remove(PG_FUNCTION_ARGS)
-{
-	return Remove(fcinfo);
-}
-
-/* Inverse transition function with a level (the level is not needed). */
-Datum
-ms_moments_remove_level(PG_FUNCTION_ARGS)
-{
-	return Remove(fcinfo);
 }
 
 /* Combine function: merges two partial states (parallel, partitionwise). */

@@ -43,12 +43,12 @@ check() {   # check DESCRIPTION GOT WANT
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 if [ "${MULTISAMPLE_LONG:-0}" = 1 ]; then
-    scenarios=40 models=4 samples=10 tiny_runs=100 normal_workers=10 slow_workers=3
+    scenarios=40 models=4 samples=10 tiny_runs=100 normal_workers=10 slow_workers=3 cancel_samples=100
 else
-    scenarios=12 models=3 samples=5 tiny_runs=30 normal_workers=5 slow_workers=2
+    scenarios=12 models=3 samples=5 tiny_runs=30 normal_workers=5 slow_workers=2 cancel_samples=50
 fi
 main_jobs=$((scenarios * models * samples))
-cancel_jobs=$((3 * 2 * 2 * 50))
+cancel_jobs=$((3 * 2 * 2 * cancel_samples))
 total_jobs=$((main_jobs + tiny_runs * 4 + cancel_jobs))
 
 createdb "$db" || exit 1
@@ -87,7 +87,7 @@ check "the hog worker holds 5 jobs" "${hog_claimed:-none}" "5"
 # main run is paused meanwhile, so they are handed out right after the tiny
 # runs.
 q >/dev/null -c "SELECT count(*) FROM generate_series(1, 3) AS i,
-       LATERAL multisample.start_run('cc-tiny', ARRAY['cc-x1', 'cc-x2'], 50, priority => 'LOW', id => 'cc-cancel-' || i)"
+       LATERAL multisample.start_run('cc-tiny', ARRAY['cc-x1', 'cc-x2'], $cancel_samples, priority => 'LOW', id => 'cc-cancel-' || i)"
 paused_at=$(q -c "SELECT multisample.pause_run('cc-main'); SELECT clock_timestamp()" | tail -1)
 
 start=$(date +%s)
@@ -102,19 +102,10 @@ for i in $(seq 1 "$slow_workers"); do
     pids+=($!)
 done
 
-# Kill the hog while it holds its jobs: its backend first, then the process.
-check "the hog's jobs are RUNNING under its lease when it is killed" \
-    "$(q -c "SELECT count(*) FROM multisample.probe_jobs WHERE lease_holder = 'hog' AND state = 'RUNNING'")" "5"
-check "the hog's backend is terminated" \
-    "$(q -c "SELECT pg_terminate_backend(${hog_backend:-0})")" "t"
-kill -9 "$hog_pid" 2>/dev/null
-wait "$hog_pid" 2>/dev/null
-hog_pid=""
-
 # Cancel the three runs once their jobs are in flight. (The main run stays paused
 # until the checks below: none of its jobs may be handed out meanwhile.)
 for _ in $(seq 1 400); do
-    [ "$(q -c "SELECT count(*) >= 1 FROM multisample.probe_jobs WHERE run_id LIKE 'cc-cancel-%' AND state <> 'QUEUED'")" = t ] && break
+    [ "$(q -c "SELECT count(*) >= 3 FROM multisample.probe_jobs WHERE run_id LIKE 'cc-cancel-%' AND state <> 'QUEUED'")" = t ] && break
     sleep 0.05
 done
 q >/dev/null <<'SQL'
@@ -131,6 +122,17 @@ BEGIN
 END
 $$;
 SQL
+
+q -c "SELECT '# at cancel: ' || string_agg(j.state || ' ' || j.n, ', ' ORDER BY j.state)
+        FROM (SELECT state, count(*) AS n FROM multisample.probe_jobs WHERE run_id LIKE 'cc-cancel-%' GROUP BY state) AS j"
+# Kill the hog while it holds its jobs: its backend first, then the process.
+check "the hog's jobs are RUNNING under its lease when it is killed" \
+    "$(q -c "SELECT count(*) FROM multisample.probe_jobs WHERE lease_holder = 'hog' AND state = 'RUNNING'")" "5"
+check "the hog's backend is terminated" \
+    "$(q -c "SELECT pg_terminate_backend(${hog_backend:-0})")" "t"
+kill -9 "$hog_pid" 2>/dev/null
+wait "$hog_pid" 2>/dev/null
+hog_pid=""
 
 check "no job of the paused run is handed out while it is paused" \
     "$(q -c "SELECT count(*) FROM multisample.probe_jobs WHERE run_id = 'cc-main' AND claimed_at > '$paused_at'")" "0"
@@ -171,11 +173,11 @@ q -c "SELECT '# ' || split_part(worker, '-', 1) || ' ' || outcome || ': ' || cou
 
 check "no job is left QUEUED, RUNNING or PAUSED" \
     "$(q -c "SELECT count(*) FROM multisample.probe_jobs WHERE state NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')")" "0"
-check "a run was cancelled with jobs in flight: jobs done before it kept, the rest CANCELLED" \
-    "$(q -c "SELECT count(*) > 0 FROM multisample.runs AS r
-              WHERE r.status = 'CANCELLED'
-                AND EXISTS (SELECT 1 FROM multisample.probe_jobs AS j WHERE j.run_id = r.id AND j.state = 'CANCELLED')
-                AND EXISTS (SELECT 1 FROM multisample.probe_jobs AS j WHERE j.run_id = r.id AND j.state <> 'CANCELLED')")" "t"
+check "runs were cancelled with jobs in flight: jobs done before it kept, the rest CANCELLED" \
+    "$(q -c "SELECT count(DISTINCT r.id) FILTER (WHERE j.state = 'CANCELLED') > 0
+                    AND count(*) FILTER (WHERE j.state <> 'CANCELLED') > 0
+               FROM multisample.runs AS r JOIN multisample.probe_jobs AS j ON j.run_id = r.id
+              WHERE r.status = 'CANCELLED'")" "t"
 check "only cancelled runs have CANCELLED jobs" \
     "$(q -c "SELECT count(*) FROM multisample.probe_jobs AS j JOIN multisample.runs AS r ON r.id = j.run_id
               WHERE j.state = 'CANCELLED' AND r.status <> 'CANCELLED'")" "0"
