@@ -59,7 +59,7 @@ CREATE INDEX probe_jobs_lease_idx
     WHERE state OPERATOR(pg_catalog.=) 'RUNNING';
 -- The unfinished jobs of a run: run completion, pause, resume, cancel.
 CREATE INDEX probe_jobs_open_idx
-    ON @extschema@.probe_jobs (run_id)
+    ON @extschema@.probe_jobs (run_id, queue_order)
     WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['QUEUED', 'RUNNING', 'PAUSED']);
 
 CREATE TABLE @extschema@.model_pricing (
@@ -110,39 +110,28 @@ COMMENT ON COLUMN @extschema@.model_token_statistics.definition_id IS 'The defin
 COMMENT ON COLUMN @extschema@.model_token_statistics.probe_count IS 'Number of probes the averages are based on; a definition-specific row with 0 is ignored by the estimate.';
 COMMENT ON INDEX @extschema@.probe_jobs_claim_idx IS 'Queued jobs in hand-out order (priority, then oldest): a claim reads only the head.';
 COMMENT ON INDEX @extschema@.probe_jobs_lease_idx IS 'Running jobs by lease expiry: finds expired leases without a scan.';
-COMMENT ON INDEX @extschema@.probe_jobs_open_idx IS 'Unfinished jobs of a run: run completion, pause, resume and cancel.';
+COMMENT ON INDEX @extschema@.probe_jobs_open_idx IS 'Unfinished jobs of a run in hand-out order: run completion (read from the back), pause, resume and cancel.';
 
 -------------------------------------------------------------------------------
 -- Job state transitions: guards and run-status maintenance (triggers)
 -------------------------------------------------------------------------------
 
--- SECURITY DEFINER, reviewed: it reads probe_results/transcripts/runs and may
--- only (a) refuse a transition, (b) turn a job that goes back to the queue
--- into PAUSED or CANCELLED when its run is paused or cancelled. Its only
--- input is the job row being updated; it needs the owner's rights to take
--- a share lock on the run row (a worker has no UPDATE on runs).
+-- SECURITY DEFINER, reviewed: it only reads probe_results and transcripts
+-- and may only refuse a transition (out of a finished state, or into
+-- COMPLETED or FAILED without the recorded outcome). Its only input is the
+-- job row being updated. Owner's rights so that the check does not depend
+-- on what the updating role may read.
 CREATE FUNCTION @extschema@.probe_jobs_check_transition()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    run_status text;
 BEGIN
-    IF NEW.state = 'QUEUED' THEN
-        -- A retry or an expired lease hands the job back. The share lock on
-        -- the run waits for a concurrent pause_run/cancel_run to commit, so
-        -- a job never lands in the queue of a paused or cancelled run.
-        SELECT r.status INTO run_status
-          FROM @extschema@.runs AS r
-         WHERE r.id = NEW.run_id
-           FOR SHARE;
-        IF run_status = 'PAUSED' THEN
-            NEW.state := 'PAUSED';
-        ELSIF run_status = 'CANCELLED' THEN
-            NEW.state := 'CANCELLED';
-            NEW.finished_at := now();
-        END IF;
+    IF OLD.state IN ('COMPLETED', 'FAILED', 'CANCELLED') THEN
+        -- An outcome is final: every sample keeps exactly one.
+        RAISE EXCEPTION 'probe job (%, %, %, %) is %; a finished job cannot change state',
+            NEW.run_id, NEW.scenario_id, NEW.model_id, NEW.sample_index, OLD.state
+            USING ERRCODE = '23514', HINT = 'Start a new run to probe again.';
     ELSIF NEW.state = 'COMPLETED' THEN
         IF NOT EXISTS (
             SELECT 1
@@ -152,6 +141,7 @@ BEGIN
              WHERE pr.run_id = NEW.run_id AND pr.scenario_id = NEW.scenario_id
                AND pr.model_id = NEW.model_id AND pr.sample_index = NEW.sample_index
                AND pr.status = 'SUCCESS'
+               AND t.scenario_id = NEW.scenario_id AND t.model_id = NEW.model_id
                AND t.sample_index = NEW.sample_index AND t.deleted_at IS NULL)
         THEN
             RAISE EXCEPTION 'probe job (%, %, %, %) cannot be COMPLETED without a SUCCESS probe result naming its live transcript',
@@ -175,11 +165,20 @@ BEGIN
 END
 $$;
 
--- SECURITY DEFINER, reviewed: the only writes are to runs.status/started_at/
--- completed_at of the run of the job row being updated, and only the
--- transitions PENDING -> RUNNING (a job was claimed) and PENDING/RUNNING/
--- PAUSED -> COMPLETED (no job of the run is unfinished, re-checked under the
--- run lock). A worker can trigger it only by moving a job it may move anyway.
+-- SECURITY DEFINER, reviewed: its only input is the job row being updated;
+-- its only writes are runs.status/started_at/completed_at of that job's run,
+-- with the transitions PENDING -> RUNNING (a job was claimed) and PENDING/
+-- RUNNING/PAUSED -> COMPLETED (no job of the run is unfinished, re-checked
+-- under the run lock), and the state of that same job when it was handed
+-- back to the queue (RUNNING -> QUEUED) of a run that is paused or cancelled
+-- (-> PAUSED or CANCELLED). A worker can set it off only by moving a job it
+-- may move anyway.
+--
+-- Why the hand-back is redirected here, with the owner's rights, and not by
+-- the worker's own UPDATE: the share lock on the run waits for a concurrent
+-- pause_run/cancel_run to commit, so a job never lands in the queue of a
+-- paused or cancelled run; the worker's row-level-security check would judge
+-- the run's status by the statement's older snapshot instead.
 --
 -- Why "every job finished" is race-free without a counter: a finishing
 -- transaction either share-locks an unfinished job that nobody is changing
@@ -194,7 +193,25 @@ RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    run_status text;
 BEGIN
+    IF NEW.state = 'QUEUED' THEN
+        SELECT r.status INTO run_status
+          FROM @extschema@.runs AS r
+         WHERE r.id = NEW.run_id
+           FOR SHARE;
+        IF run_status IN ('PAUSED', 'CANCELLED') THEN
+            UPDATE @extschema@.probe_jobs AS j
+               SET state = run_status,
+                   finished_at = CASE WHEN run_status = 'CANCELLED' THEN now() END
+             WHERE j.run_id = NEW.run_id AND j.scenario_id = NEW.scenario_id
+               AND j.model_id = NEW.model_id AND j.sample_index = NEW.sample_index
+               AND j.state = 'QUEUED';
+        END IF;
+        RETURN NULL;
+    END IF;
+
     IF NEW.state = 'RUNNING' THEN
         -- First claim of a run. Never wait for the run row: a claim must not
         -- block on (or deadlock with) pause_run/cancel_run; if the row is
@@ -210,11 +227,15 @@ BEGIN
         RETURN NULL;
     END IF;
 
-    -- A job finished. Fast path: an unfinished job nobody is changing.
+    -- A job finished. Fast path: an unfinished job nobody is changing,
+    -- looked for from the back of the run's queue (the jobs handed out last,
+    -- so the lock is in nobody's way and the index entries that finished
+    -- jobs leave behind are at the other end).
     PERFORM 1
        FROM @extschema@.probe_jobs AS j
       WHERE j.run_id = NEW.run_id
         AND j.state IN ('QUEUED', 'RUNNING', 'PAUSED')
+      ORDER BY j.queue_order DESC
       LIMIT 1
         FOR SHARE SKIP LOCKED;
     IF FOUND THEN
@@ -239,14 +260,16 @@ $$;
 CREATE TRIGGER probe_jobs_check_transition
     BEFORE UPDATE OF state ON @extschema@.probe_jobs
     FOR EACH ROW
-    WHEN ((NEW.state IN ('COMPLETED', 'FAILED') AND OLD.state IS DISTINCT FROM NEW.state)
-          OR (OLD.state = 'RUNNING' AND NEW.state = 'QUEUED'))
+    WHEN (OLD.state IS DISTINCT FROM NEW.state
+          AND (OLD.state IN ('COMPLETED', 'FAILED', 'CANCELLED')
+               OR NEW.state IN ('COMPLETED', 'FAILED')))
     EXECUTE FUNCTION @extschema@.probe_jobs_check_transition();
 
 CREATE TRIGGER probe_jobs_sync_run
     AFTER UPDATE OF state ON @extschema@.probe_jobs
     FOR EACH ROW
     WHEN ((OLD.state = 'QUEUED' AND NEW.state = 'RUNNING')
+          OR (OLD.state = 'RUNNING' AND NEW.state = 'QUEUED')
           OR (NEW.state IN ('COMPLETED', 'FAILED') AND OLD.state NOT IN ('COMPLETED', 'FAILED')))
     EXECUTE FUNCTION @extschema@.probe_jobs_sync_run();
 
@@ -254,10 +277,10 @@ CREATE TRIGGER probe_jobs_sync_run
 REVOKE ALL ON FUNCTION @extschema@.probe_jobs_check_transition() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.probe_jobs_sync_run() FROM PUBLIC;
 
-COMMENT ON FUNCTION @extschema@.probe_jobs_check_transition() IS 'Trigger (SECURITY DEFINER, reviewed): a job is COMPLETED only with its SUCCESS result and live transcript, FAILED only with its FAILED result; a job handed back to the queue of a paused or cancelled run becomes PAUSED or CANCELLED.';
-COMMENT ON FUNCTION @extschema@.probe_jobs_sync_run() IS 'Trigger (SECURITY DEFINER, reviewed): moves a run PENDING -> RUNNING at its first claim and to COMPLETED when no job of it is unfinished, race-free under concurrent workers.';
-COMMENT ON TRIGGER probe_jobs_check_transition ON @extschema@.probe_jobs IS 'Guards the transitions to COMPLETED and FAILED and redirects retries of paused or cancelled runs.';
-COMMENT ON TRIGGER probe_jobs_sync_run ON @extschema@.probe_jobs IS 'Keeps runs.status in step with the jobs (first claim, every job finished).';
+COMMENT ON FUNCTION @extschema@.probe_jobs_check_transition() IS 'Trigger (SECURITY DEFINER, reviewed): a finished job (COMPLETED, FAILED, CANCELLED) keeps its state; a job is COMPLETED only with its SUCCESS result and live transcript, FAILED only with its FAILED result.';
+COMMENT ON FUNCTION @extschema@.probe_jobs_sync_run() IS 'Trigger (SECURITY DEFINER, reviewed): moves a run PENDING -> RUNNING at its first claim and to COMPLETED when no job of it is unfinished, race-free under concurrent workers; a job handed back to the queue of a paused or cancelled run becomes PAUSED or CANCELLED.';
+COMMENT ON TRIGGER probe_jobs_check_transition ON @extschema@.probe_jobs IS 'Keeps finished jobs finished and guards the transitions to COMPLETED and FAILED.';
+COMMENT ON TRIGGER probe_jobs_sync_run ON @extschema@.probe_jobs IS 'Keeps runs.status in step with the jobs (first claim, every job finished) and parks retries of paused or cancelled runs.';
 
 -------------------------------------------------------------------------------
 -- Cost estimate, preview and start
@@ -547,7 +570,7 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
 
-    -- Attempts left: back to the queue at once (the check trigger turns them
+    -- Attempts left: back to the queue at once (the run-status trigger turns them
     -- PAUSED or CANCELLED when their run is). Lease holder and role stay, so
     -- the expired worker's late report is recognised as lost, not as its own.
     WITH expired AS (
@@ -748,15 +771,18 @@ BEGIN
     -- The caller's claim: the job is still RUNNING under this worker name
     -- and role (and attempt, when given). A lease that ran out still counts
     -- as long as nobody has taken the job since.
-    SELECT j.attempts INTO job
+    -- (Looked up by the primary key alone, then checked: a condition on
+    -- state here would let the planner pick a partial index of the run.)
+    SELECT j.attempts, j.state, j.lease_holder, j.lease_role INTO job
       FROM @extschema@.probe_jobs AS j
      WHERE j.run_id = complete_probe_job.run_id AND j.scenario_id = complete_probe_job.scenario_id
        AND j.model_id = complete_probe_job.model_id AND j.sample_index = complete_probe_job.sample_index
-       AND j.state = 'RUNNING' AND j.lease_holder = complete_probe_job.worker
-       AND j.lease_role = current_user::text
-       AND (complete_probe_job.attempt IS NULL OR j.attempts = complete_probe_job.attempt)
        FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR job.state <> 'RUNNING' OR job.lease_holder <> complete_probe_job.worker
+       OR job.lease_role <> current_user::text
+       OR (complete_probe_job.attempt IS NOT NULL AND job.attempts <> complete_probe_job.attempt) THEN
+        -- Not the caller's claim. (A worker role may not lock jobs another
+        -- role holds, so row-level security hides them above: read again.)
         SELECT j.state INTO current_state
           FROM @extschema@.probe_jobs AS j
          WHERE j.run_id = complete_probe_job.run_id AND j.scenario_id = complete_probe_job.scenario_id
@@ -875,15 +901,15 @@ BEGIN
         msg := left(msg, 10000) || format(' [truncated: %s characters in all]', length(msg));
     END IF;
 
-    SELECT j.attempts, j.max_attempts INTO job
+    -- By the primary key alone, then checked (see complete_probe_job).
+    SELECT j.attempts, j.max_attempts, j.state, j.lease_holder, j.lease_role INTO job
       FROM @extschema@.probe_jobs AS j
      WHERE j.run_id = fail_probe_job.run_id AND j.scenario_id = fail_probe_job.scenario_id
        AND j.model_id = fail_probe_job.model_id AND j.sample_index = fail_probe_job.sample_index
-       AND j.state = 'RUNNING' AND j.lease_holder = fail_probe_job.worker
-       AND j.lease_role = current_user::text
-       AND (fail_probe_job.attempt IS NULL OR j.attempts = fail_probe_job.attempt)
        FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR job.state <> 'RUNNING' OR job.lease_holder <> fail_probe_job.worker
+       OR job.lease_role <> current_user::text
+       OR (fail_probe_job.attempt IS NOT NULL AND job.attempts <> fail_probe_job.attempt) THEN
         SELECT j.state, j.lease_holder, j.lease_role, j.attempts, j.next_attempt_at INTO cur
           FROM @extschema@.probe_jobs AS j
          WHERE j.run_id = fail_probe_job.run_id AND j.scenario_id = fail_probe_job.scenario_id
@@ -912,13 +938,17 @@ BEGIN
     IF fail_probe_job.retryable AND job.attempts < job.max_attempts THEN
         delay := coalesce(fail_probe_job.retry_after,
                           least(interval '10 seconds' * power(2, job.attempts - 1), interval '1 hour'));
-        RETURN QUERY
         UPDATE @extschema@.probe_jobs AS j
            SET state = 'QUEUED', next_attempt_at = now() + delay,
                last_error_code = fail_probe_job.error_code, last_error_message = msg
          WHERE j.run_id = fail_probe_job.run_id AND j.scenario_id = fail_probe_job.scenario_id
-           AND j.model_id = fail_probe_job.model_id AND j.sample_index = fail_probe_job.sample_index
-        RETURNING 'retry_scheduled'::text, j.state, j.next_attempt_at;
+           AND j.model_id = fail_probe_job.model_id AND j.sample_index = fail_probe_job.sample_index;
+        -- The state after the triggers: PAUSED or CANCELLED if the run is.
+        RETURN QUERY
+        SELECT 'retry_scheduled'::text, j.state, j.next_attempt_at
+          FROM @extschema@.probe_jobs AS j
+         WHERE j.run_id = fail_probe_job.run_id AND j.scenario_id = fail_probe_job.scenario_id
+           AND j.model_id = fail_probe_job.model_id AND j.sample_index = fail_probe_job.sample_index;
         RETURN;
     END IF;
 
@@ -1168,11 +1198,7 @@ CREATE POLICY probe_jobs_work ON @extschema@.probe_jobs
                     OR lease_expires_at OPERATOR(pg_catalog.<=) pg_catalog.now())))
     WITH CHECK ((lease_role OPERATOR(pg_catalog.=) (CURRENT_USER)::text
                  AND state OPERATOR(pg_catalog.=) ANY (ARRAY['RUNNING', 'COMPLETED', 'FAILED']))
-                OR state OPERATOR(pg_catalog.=) 'QUEUED'
-                OR (state OPERATOR(pg_catalog.=) ANY (ARRAY['PAUSED', 'CANCELLED'])
-                    AND EXISTS (SELECT 1 FROM @extschema@.runs AS r
-                                 WHERE r.id OPERATOR(pg_catalog.=) probe_jobs.run_id
-                                   AND r.status OPERATOR(pg_catalog.=) probe_jobs.state)));
+                OR state OPERATOR(pg_catalog.=) 'QUEUED');
 
 CREATE POLICY transcripts_read ON @extschema@.transcripts
     FOR SELECT USING (true);
