@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The demo itself, run by bin/demo inside a throwaway cluster (PG* variables
+# set by pg_virtualenv). Argument: the folder the exports are written to.
+set -euo pipefail
+cd "$(dirname "$0")"
+out=$1
+export PGDATABASE=multisample_demo
+createdb "$PGDATABASE"
+q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+echo "== Installing the extension and loading the example evaluation"
+q -c "CREATE EXTENSION multisample"
+q -f evaluation.sql
+q -c "SELECT d.name AS definition, count(s.*) AS scenarios
+        FROM multisample.definitions d JOIN multisample.scenarios s ON s.definition_id = d.id
+       GROUP BY d.name"
+
+models="ARRAY['gpt-sim-large', 'claude-sim', 'local-llama']"
+echo "== Preview: 3 models x all scenarios x 5 samples"
+q -c "SELECT * FROM multisample.preview_run('moral-dilemmas-v1', $models, samples_per_scenario => 5)"
+
+echo "== Starting the run"
+run_id=$(q -At -c "SELECT run_id FROM multisample.start_run('moral-dilemmas-v1', $models,
+                        samples_per_scenario => 5, priority => 'NORMAL')")
+echo "run $run_id"
+q -c "SELECT run_id, status, total, completed, queued, bar FROM multisample.run_progress WHERE run_id = '$run_id'"
+
+echo "== Two simulated workers work the queue off"
+/usr/bin/python3 simulated_worker.py worker-1 &
+w1=$!
+/usr/bin/python3 simulated_worker.py worker-2 &
+w2=$!
+wait "$w1" "$w2"
+q -c "SELECT run_id, status, total, completed, failed, percent, bar FROM multisample.run_progress WHERE run_id = '$run_id'"
+q -c "SELECT model_id, completed, total FROM multisample.run_model_progress WHERE run_id = '$run_id' ORDER BY model_id"
+
+echo "== Models: mean score, 95 % interval (scenarios as units), consistency"
+q -c "SELECT model_id, scored_samples, round(mean::numeric, 3) AS mean,
+             round(ci_lower::numeric, 3) AS ci_lower, round(ci_upper::numeric, 3) AS ci_upper,
+             round(avg_within_scenario_variance::numeric, 3) AS within_var,
+             round(consistency_score::numeric, 3) AS consistency
+        FROM multisample.model_variance WHERE run_id = '$run_id' ORDER BY mean DESC"
+
+echo "== The five most variable scenario-model pairs"
+q -c "SELECT variance_rank, scenario_id, model_id, sample_count, round(mean::numeric, 2) AS mean,
+             round(variance::numeric, 3) AS variance, min, max
+        FROM multisample.scenario_variance WHERE run_id = '$run_id' ORDER BY variance_rank LIMIT 5"
+
+echo "== Where two samples first diverge (trolley-classic, claude-sim, samples 0 and 1)"
+q -c "SELECT * FROM multisample.first_divergence('$run_id', 'trolley-classic', 'claude-sim', 0, 1)"
+
+echo "== Exports"
+q -At -c "SELECT jsonb_pretty(multisample.analysis_json('$run_id'))" > "$out/analysis.json"
+q -At -c "SELECT multisample.export_run_csv('$run_id')" > "$out/run.csv"
+q -c "\\copy (SELECT * FROM multisample.transcript_export WHERE run_id = '$run_id' ORDER BY model_id, scenario_id, sample_index) TO '$out/transcripts.csv' CSV HEADER"
+ls -l "$out"
+echo "analysis.json: $(/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(len(d['perModel']), 'models,', len(d['warnings']), 'warnings')" "$out/analysis.json")"
