@@ -40,7 +40,7 @@ SQL
 # ... and, once the queue exists, prices and token statistics and a run
 # started through start_run with some jobs completed and some claimed.
 if has_function "$src" start_run; then
-    "$PY" "$REPO/test/lib/queue_round.py" "$src" def-3 3 --leave-some \
+    PYTHONPATH="$REPO/test/lib" "$PY" "$REPO/test/lib/queue_round.py" "$src" def-3 3 --leave-some \
         || not_ok "start and partly work a run through the queue"
 fi
 
@@ -78,7 +78,7 @@ compare() {  # compare LABEL DB
                     ON r.run_id = t.run_id AND r.transcript_id = t.id WHERE r.sample_index <> t.sample_index")" 0 \
        "$1: probe results still match their transcripts' sample_index"
     if has_function "$2" claim_probe_jobs && has_function "$2" complete_probe_job; then
-        "$PY" "$REPO/test/lib/queue_round.py" "$2" def-4 2 \
+        PYTHONPATH="$REPO/test/lib" "$PY" "$REPO/test/lib/queue_round.py" "$2" def-4 2 \
             && ok "$1: the queue works after the restore (start, claim, complete)" \
             || not_ok "$1: the queue works after the restore (start, claim, complete)"
     else

@@ -145,7 +145,7 @@ case "$err" in *transcripts_live_sample_key*) ok "a second live transcript for a
                *) not_ok "a second live transcript for a renumbered sample is refused"; diag "$err";; esac
 
 if has_function "$db" start_run && has_function "$db" claim_probe_jobs && has_function "$db" complete_probe_job; then
-    "$PY" "$REPO/test/lib/queue_round.py" "$db" def-2 3 \
+    PYTHONPATH="$REPO/test/lib" "$PY" "$REPO/test/lib/queue_round.py" "$db" def-2 3 \
         && ok "a multi-sample run on a legacy definition is started, claimed and completed" \
         || not_ok "a multi-sample run on a legacy definition is started, claimed and completed"
 else

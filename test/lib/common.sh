@@ -110,3 +110,57 @@ crash_watch_end() {
     wait "$_SENTINEL_PID" 2>/dev/null
     true
 }
+
+# ---- a private cluster ------------------------------------------------------
+# For campaigns that kill the postmaster or preload a sanitizer: initdb in a
+# temporary directory (as user postgres when run as root), listening only on
+# 127.0.0.1 and a socket in that directory, on a free port, loading the
+# extension from wherever the environment's cluster does. Never the shared
+# cluster. Sets PRIV_DIR, PRIV_DATA, PRIV_LOG, PRIV_PORT; stopped at exit.
+PGBIN=$(pg_config --bindir)
+as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+private_cluster_init() {
+    local ext_destdir dynpath
+    ext_destdir=$(psql -X -At -d postgres -c "SHOW extension_destdir")
+    dynpath=$(psql -X -At -d postgres -c "SHOW dynamic_library_path")
+    PRIV_DIR=$(mktemp -d /tmp/ms_cluster.XXXXXX)
+    on_exit "rm -rf '$PRIV_DIR'"
+    PRIV_DATA="$PRIV_DIR/data"
+    PRIV_LOG="$PRIV_DIR/server.log"
+    PRIV_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$PRIV_DIR"
+    as_owner "$PGBIN/initdb" -D "$PRIV_DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null || return 1
+    cat >> "$PRIV_DATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PRIV_PORT
+unix_socket_directories = '$PRIV_DIR'
+extension_destdir = '$ext_destdir'
+dynamic_library_path = '$dynpath'
+max_connections = 30
+shared_buffers = 32MB
+fsync = on
+restart_after_crash = on
+log_min_messages = warning
+CONF
+    on_exit "private_cluster_stop"
+}
+
+# private_cluster_start [ENV=VALUE ...]: starts the server (with those
+# environment variables, e.g. LD_PRELOAD) and points PG* at it.
+private_cluster_start() {
+    as_owner env "$@" "$PGBIN/pg_ctl" -D "$PRIV_DATA" -l "$PRIV_LOG" -w -t 60 start >/dev/null || return 1
+    export PGHOST=127.0.0.1 PGPORT=$PRIV_PORT PGUSER=postgres
+    unset PGPASSWORD PGDATABASE
+}
+
+private_cluster_stop() {
+    [ -n "${PRIV_DATA:-}" ] && [ -f "$PRIV_DATA/postmaster.pid" ] &&
+        as_owner "$PGBIN/pg_ctl" -D "$PRIV_DATA" -m immediate -w stop >/dev/null 2>&1
+    true
+}
+
+# postmaster_pid: the private cluster's postmaster, from postmaster.pid.
+postmaster_pid() { head -1 "$PRIV_DATA/postmaster.pid" 2>/dev/null; }
