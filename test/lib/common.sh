@@ -117,15 +117,23 @@ crash_watch_end() {
 # 127.0.0.1 and a socket in that directory, on a free port, loading the
 # extension from wherever the environment's cluster does. Never the shared
 # cluster. Sets PRIV_DIR, PRIV_DATA, PRIV_LOG, PRIV_PORT; stopped at exit.
+# private_cluster_init [DESTDIR]: load the extension from a private
+# `make install DESTDIR=...` instead.
 PGBIN=$(pg_config --bindir)
+_ENV_PG=(PGHOST="${PGHOST:-}" PGPORT="${PGPORT:-}" PGUSER="${PGUSER:-}" PGPASSWORD="${PGPASSWORD:-}")
 as_owner() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
 private_cluster_init() {
     local ext_destdir dynpath
-    ext_destdir=$(psql -X -At -d postgres -c "SHOW extension_destdir")
-    dynpath=$(psql -X -At -d postgres -c "SHOW dynamic_library_path")
+    if [ -n "${1:-}" ]; then
+        ext_destdir=$1
+        dynpath="$1$(pg_config --pkglibdir):$(pg_config --pkglibdir)"
+    else
+        ext_destdir=$(env "${_ENV_PG[@]}" psql -X -At -d postgres -c "SHOW extension_destdir")
+        dynpath=$(env "${_ENV_PG[@]}" psql -X -At -d postgres -c "SHOW dynamic_library_path")
+    fi
     PRIV_DIR=$(mktemp -d /tmp/ms_cluster.XXXXXX)
     on_exit "rm -rf '$PRIV_DIR'"
     PRIV_DATA="$PRIV_DIR/data"
