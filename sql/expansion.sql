@@ -73,6 +73,14 @@ SELECT n AS samples,
 -- Non-ASCII ids come back unchanged.
 SELECT * FROM multisample.expand_run_jobs(ARRAY[U&'sc\00E9nario', U&'\+01F600'], ARRAY[U&'mod\00E8le'], 1);
 
+-- Long ids: up to 126 bytes they fit a 1-byte varlena header, from 127 on they
+-- need 4 bytes; 3000 is past the 2 kB at which stored rows are toasted.
+SELECT length(scenario_id) AS scenario_length, length(model_id) AS model_length, sample_index,
+       scenario_id = repeat('s', n) AS scenario_intact, model_id = repeat('m', n) || n AS model_intact
+  FROM (VALUES (125), (126), (127), (3000)) AS v (n),
+       LATERAL multisample.expand_run_jobs(ARRAY[repeat('s', n)], ARRAY[repeat('m', n) || n], 2)
+ ORDER BY n, sample_index;
+
 -- Called again for each outer row (LATERAL): the state starts afresh.
 SELECT r.n, j.*
   FROM (VALUES (1), (2), (3)) AS r (n),
@@ -82,8 +90,30 @@ SELECT r.n, j.*
 SELECT * FROM multisample.expand_run_jobs('{a,b,c}', '{m}', 100) LIMIT 2;
 SELECT multisample.expand_run_jobs('{a,b,c}', '{m}', 100) LIMIT 2;
 
-SELECT proname, provolatile, proparallel, proisstrict, prosecdef, proretset
+SELECT proname, provolatile, proparallel, proisstrict, prosecdef, proretset, prorows, prosupport
   FROM pg_proc WHERE oid = 'multisample.expand_run_jobs'::regproc;
+
+-- The planner knows the job count when the arguments are known at plan
+-- time; otherwise it assumes the declared 1000 rows.
+CREATE FUNCTION pg_temp.estimated_rows(query text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || query INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+END
+$$;
+CREATE TEMP TABLE id_lists AS SELECT '{a,b}'::text[] AS ids;
+ANALYZE id_lists;
+SELECT q.label, pg_temp.estimated_rows(q.query) AS estimated, q.actual
+  FROM (VALUES
+    ('3 x 2 x 4', $$SELECT * FROM multisample.expand_run_jobs('{a,b,c}', '{m1,m2}', 4)$$, 24),
+    ('50 % of 10 x 3 x 5', $$SELECT * FROM multisample.expand_run_jobs('{a,b,c,d,e,f,g,h,i,j}', '{m1,m2,m3}', 5, 50, 1)$$, 75),
+    ('1 % of 3 x 1 x 100', $$SELECT * FROM multisample.expand_run_jobs('{a,b,c}', '{m}', 100, 1, 1)$$, 100),
+    ('NULL samples: the setting', $$SELECT * FROM multisample.expand_run_jobs('{a,b,c}', '{m1,m2}')$$, 6),
+    ('SELECT list', $$SELECT multisample.expand_run_jobs('{a,b,c}', '{m1,m2}', 7)$$, 42),
+    ('ids not known: the declared 1000', $$SELECT j.* FROM id_lists AS v, multisample.expand_run_jobs(v.ids, '{m}', 3) AS j$$, 6))
+    AS q (label, query, actual);
 
 -------------------------------------------------------------------------------
 -- samples_per_scenario NULL means multisample.default_samples_per_scenario.
