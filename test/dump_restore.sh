@@ -39,6 +39,14 @@ SELECT run_id, scenario_id, model_id, sample_index, 'SUCCESS', id
 SQL
 # ... and, once the queue exists, prices and token statistics and a run
 # started through start_run with some jobs completed and some claimed.
+if has_relation "$src" model_pricing; then
+    q "$src" "INSERT INTO multisample.model_pricing (model_id, input_price_per_million, output_price_per_million)
+              VALUES ('model-a', 2.5, 10), ('model-b', 0.15, 0.6)" >/dev/null
+fi
+if has_relation "$src" model_token_statistics; then
+    q "$src" "INSERT INTO multisample.model_token_statistics (model_id, definition_id, avg_input_tokens, avg_output_tokens, probe_count)
+              VALUES ('model-a', '', 120.5, 880.25, 400), ('model-a', 'def-3', 99, 701, 12), ('model-b', '', 130, 950, 0)" >/dev/null
+fi
 if has_function "$src" start_run; then
     PYTHONPATH="$REPO/test/lib" "$PY" "$REPO/test/lib/queue_round.py" "$src" def-3 3 --leave-some \
         || not_ok "start and partly work a run through the queue"

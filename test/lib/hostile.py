@@ -207,26 +207,28 @@ def discover(conn):
         SELECT p.oid, p.proname, p.prokind, p.proretset,
                coalesce(p.proargnames, '{}'), coalesce(p.proargmodes::text[], '{}'),
                array(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) WITH ORDINALITY u(t, i) ORDER BY i),
-               format_type(p.prorettype, NULL), p.pronargs
-          FROM pg_proc p
+               format_type(p.prorettype, NULL), p.pronargs, l.lanname
+          FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
          WHERE p.pronamespace = 'multisample'::regnamespace
          ORDER BY p.proname, p.oid""")
     funcs = []
-    for oid, name, kind, retset, argnames, argmodes, argtypes, rettype, nargs in rows:
+    for oid, name, kind, retset, argnames, argmodes, argtypes, rettype, nargs, lang in rows:
         if argmodes:
             names = [n for n, m in zip(argnames, argmodes) if m in ("i", "b", "v")]
         else:
             names = list(argnames[:nargs])
         names += [""] * (nargs - len(names))
         funcs.append(dict(oid=oid, name=name, kind=kind, retset=retset, argnames=names,
-                          argtypes=list(argtypes), rettype=rettype))
+                          argtypes=list(argtypes), rettype=rettype, lang=lang))
     return funcs
 
 
 def call_sql(f, args):
     casted = ", ".join(f"({a})::{t}" for a, t in zip(args, f["argtypes"]))
+    # A set-returning function may legitimately stream billions of rows for
+    # huge arguments: read at most 100000 of them.
     return (f"SELECT pg_catalog.count(*), pg_catalog.max(pg_catalog.md5(r::pg_catalog.text)) "
-            f"FROM (SELECT multisample.{f['name']}({casted}) AS r) s")
+            f"FROM (SELECT multisample.{f['name']}({casted}) AS r LIMIT 100000) s")
 
 
 def signature(f):
@@ -488,6 +490,8 @@ def random_value(rng, t):
 def randomised(camp, funcs, rng, count):
     callable_ = [f for f in funcs if f["kind"] == "f"]
     key = "random"
+    if not callable_:
+        return
     for _ in range(count):
         f = rng.choice(callable_)
         args = [random_value(rng, t) for t in f["argtypes"]]
@@ -500,12 +504,16 @@ def main():
     ap.add_argument("--random", type=int, default=1500)
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--timeout", type=int, default=20)
+    ap.add_argument("--only-c", action="store_true",
+                    help="only functions written in C (and aggregates), for the sanitizer runs")
     opts = ap.parse_args()
     tap = Tap()
     rng = random.Random(opts.seed)
     camp = Campaign(opts.db, tap, opts.timeout)
     conn = camp.conn
     funcs = discover(conn)
+    if opts.only_c:
+        funcs = [f for f in funcs if f["lang"] == "c" or f["kind"] == "a"]
     if not funcs:
         print("ok - no functions in schema multisample yet # SKIP nothing to call")
         tap.passed += 1
@@ -520,8 +528,9 @@ def main():
     forged_states(camp, camp.conn, aggs)
     aggregate_inputs(camp, camp.conn, aggs)
     moving_windows(camp, camp.conn, aggs, rng)
-    randomised(camp, funcs, rng, opts.random)
-    camp.report("random", f"random arguments (seed {opts.seed}, {opts.random} calls)")
+    if opts.random > 0:
+        randomised(camp, funcs, rng, opts.random)
+        camp.report("random", f"random arguments (seed {opts.seed}, {opts.random} calls)")
     tap.ok(camp.lost == 0, f"no call lost the connection ({camp.calls} calls in {time.time() - start:.0f}s)")
     tap.diag(f"hostile calls: {camp.calls}; lost connections: {camp.lost}")
     tap.exit()

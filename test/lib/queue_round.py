@@ -26,7 +26,7 @@ def main():
     while True:
         cur.execute("SELECT run_id, scenario_id, model_id, sample_index"
                     "  FROM multisample.claim_probe_jobs('round-worker', 8, interval '1 minute')")
-        jobs = [j for j in cur.fetchall() if j[0] == run_id]
+        jobs = cur.fetchall()  # other runs' queued jobs are worked off too
         if not jobs:
             break
         if leave_some and done >= total // 2:
@@ -38,7 +38,7 @@ def main():
                         " input_tokens => %s, output_tokens => %s)",
                         (r, s, m, i, "round-worker", json.dumps({"turns": [{"role": "assistant", "content": "ok"}]}),
                          float(1 + (len(s) + i) % 5), "D", "decision", 100, 900))
-            done += 1
+            done += r == run_id
     if leave_some:
         print(f"run {run_id}: {done} of {total} jobs completed, the rest claimed or queued")
         return 0
