@@ -79,7 +79,17 @@ RETURNS TABLE (object text, definition text) LANGUAGE sql AS $$
     SELECT pg_describe_object(d.classid, d.objid, 0),
            concat_ws(' | ',
                CASE d.classid
-                   WHEN 'pg_proc'::regclass THEN pg_get_functiondef(d.objid)
+                   WHEN 'pg_proc'::regclass THEN coalesce(
+                       -- pg_get_functiondef refuses aggregates: describe them from pg_aggregate
+                       (SELECT format('aggregate(%s) sfunc=%s stype=%s initcond=%s final=%s/%s combine=%s msfunc=%s minvfunc=%s mstype=%s minitcond=%s mfinal=%s/%s parallel=%s',
+                                      pg_get_function_arguments(a.aggfnoid), a.aggtransfn::regprocedure,
+                                      format_type(a.aggtranstype, NULL), a.agginitval, a.aggfinalfn::regprocedure,
+                                      a.aggfinalmodify, a.aggcombinefn::regprocedure, a.aggmtransfn::regprocedure,
+                                      a.aggminvtransfn::regprocedure, format_type(a.aggmtranstype, NULL),
+                                      a.aggminitval, a.aggmfinalfn::regprocedure, a.aggmfinalmodify, p.proparallel)
+                          FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+                         WHERE a.aggfnoid = d.objid),
+                       pg_get_functiondef(d.objid))
                    WHEN 'pg_type'::regclass THEN format_type(d.objid, NULL)
                END,
                (SELECT pg_get_viewdef(c.oid) FROM pg_class c WHERE c.oid = d.objid AND d.classid = 'pg_class'::regclass AND c.relkind = 'v'),

@@ -1,0 +1,126 @@
+# bench/lib.bash — shared helpers for the comparison scripts in bench/.
+#
+# Source it from a bench script that runs inside a cluster environment
+# (PGHOST, PGPORT, PGUSER, PGPASSWORD set, PGUSER a superuser, the extension
+# installed). Every comparison prints one TSV line on stdout:
+#
+#   comparison <TAB> baseline <TAB> ours <TAB> ratio <TAB> target <TAB> met
+#
+# Targets are written "<=X" (ratio = ours / baseline, lower is better) or
+# ">=X" (ratio = baseline / ours, a speed-up, higher is better). Progress and
+# details go to stderr, which bench/run keeps in bench/output/<script>.log.
+#
+# Settings from the environment:
+#   BENCH_ROUNDS  timed rounds per comparison, interleaved (default 5)
+#   BENCH_SCALE   multiplies the data sizes (default 1; the targets of SPEC
+#                 section 10 are stated for 1)
+
+set -euo pipefail
+shopt -s extglob
+
+BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+BENCH_SCALE=${BENCH_SCALE:-1}
+BENCH_PYTHON=/usr/bin/python3
+
+# bench_log MESSAGE: a progress line on stderr.
+bench_log() {
+    printf '# %s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
+}
+
+# bench_scaled N: N times BENCH_SCALE, rounded, at least 1.
+bench_scaled() {
+    awk -v n="$1" -v s="$BENCH_SCALE" 'BEGIN { v = int(n * s + 0.5); print (v < 1 ? 1 : v) }'
+}
+
+# bench_psql ARGS...: psql on the benchmark database, stopping at the first error.
+bench_psql() {
+    psql -X -q -v ON_ERROR_STOP=1 -d "$BENCH_DB" "$@"
+}
+
+# bench_value SQL: the single value a query returns.
+bench_value() {
+    psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$BENCH_DB" -c "$1"
+}
+
+# bench_create_db NAME: a fresh database with the extension; dropped on exit.
+bench_create_db() {
+    BENCH_DB=$1
+    dropdb --if-exists "$BENCH_DB" 2>/dev/null
+    createdb "$BENCH_DB"
+    bench_psql -c 'CREATE EXTENSION multisample'
+    trap 'dropdb --if-exists "$BENCH_DB" >/dev/null 2>&1 || true' EXIT
+}
+
+# bench_has_function NAME: true when multisample.NAME exists.
+bench_has_function() {
+    [ "$(bench_value "SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'multisample' AND p.proname = '$1'")" != 0 ]
+}
+
+# bench_median: the median of the numbers on stdin, one a line.
+bench_median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_emit NAME BASELINE OURS TARGET: computes the ratio the target is
+# phrased in, decides whether it is met and prints the TSV line.
+bench_emit() {
+    local name=$1 base=$2 ours=$3 target=$4
+    awk -v name="$name" -v b="$base" -v o="$ours" -v t="$target" 'BEGIN {
+        op = substr(t, 1, 2); lim = substr(t, 3) + 0
+        if (op == "<=") { r = (b > 0) ? o / b : 0; met = (r <= lim) }
+        else if (op == ">=") { r = (o > 0) ? b / o : 0; met = (r >= lim) }
+        else { print "bench_emit: bad target " t > "/dev/stderr"; exit 2 }
+        printf "%s\t%.1f\t%.1f\t%.3f\t%s\t%s\n", name, b, o, r, t, (met ? "yes" : "no")
+    }'
+}
+
+# bench_time_pair NAME TARGET SETUP BASELINE_SQL OURS_SQL
+# Times two statements in one session: SETUP first (SET commands and the
+# like, untimed), one untimed warm-up of each, then BENCH_ROUNDS rounds that
+# alternate which of the two goes first (AB, BA, AB ...). Prints the TSV line
+# with the medians in milliseconds. Statements are given without the final
+# semicolon. The statements' results are discarded;
+# wrap a large result in count(*) so that the client does not time transfer.
+bench_time_pair() {
+    local name=$1 target=$2 setup=$3 base_sql=$4 ours_sql=$5
+    local script times r base ours
+    base_sql="${base_sql%%*([[:space:];])};"
+    ours_sql="${ours_sql%%*([[:space:];])};"
+    [ -z "$setup" ] || setup="${setup%%*([[:space:];])};"
+    script=$(mktemp)
+    {
+        printf '%s\n' "$setup"
+        printf '\\o /dev/null\n'
+        printf '%s\n%s\n' "$base_sql" "$ours_sql"
+        printf '\\timing on\n'
+        for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+            if ((r % 2)); then
+                printf '\\echo @base\n%s\n\\echo @ours\n%s\n' "$base_sql" "$ours_sql"
+            else
+                printf '\\echo @ours\n%s\n\\echo @base\n%s\n' "$ours_sql" "$base_sql"
+            fi
+        done
+    } > "$script"
+    bench_log "timing: $name ($BENCH_ROUNDS rounds)"
+    times=$(bench_psql -f "$script")
+    rm -f "$script"
+    printf '%s\n' "$times" | awk '/^@/ { k = $1 } /^Time:/ { print k, $2 }' | sed 's/^/#   /' >&2
+    base=$(printf '%s\n' "$times" | awk '/^@/ { k = $1 } /^Time:/ && k == "@base" { print $2 }' | bench_median)
+    ours=$(printf '%s\n' "$times" | awk '/^@/ { k = $1 } /^Time:/ && k == "@ours" { print $2 }' | bench_median)
+    bench_emit "$name" "$base" "$ours" "$target"
+}
+
+# bench_same_result NAME SETUP_A SQL_A SETUP_B SQL_B: true when two queries
+# (each after its own untimed setup) print exactly the same rows.
+bench_same_result() {
+    local name=$1 a b
+    a=$(printf '%s\n%s\n' "$2" "$3" | psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$BENCH_DB")
+    b=$(printf '%s\n%s\n' "$4" "$5" | psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$BENCH_DB")
+    if [ "$a" = "$b" ]; then
+        bench_log "same result: $name"
+    else
+        bench_log "DIFFERENT results: $name"
+        printf '#   A: %s\n#   B: %s\n' "$a" "$b" >&2
+        return 1
+    fi
+}
