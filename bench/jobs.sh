@@ -116,10 +116,15 @@ line(f"expand_run_jobs 50% of {2 * n_scen} ids (selection included) vs cross joi
 line(f"informational: expand_run_jobs (FROM) vs cross join without ORDER BY (other row order), {jobs // 1000}k jobs", "cross_unordered", "ours_from", None)
 line(f"informational: expand_run_jobs (SELECT list) vs cross join without ORDER BY (other row order), {jobs // 1000}k jobs", "cross_unordered", "ours_list", None)
 
-# Peak resident memory of a fresh backend after 10M jobs, for each form.
-def peak_after(query):
+# Peak resident memory of a fresh backend after 10M jobs, for each form,
+# with the server's settings and with JIT off: the planner knows the job
+# count, so a 10M-job query crosses jit_above_cost, and loading LLVM adds
+# some 50 MB to the backend once, whatever the row count.
+def peak_after(query, jit):
     c = psycopg2.connect("")
     k = c.cursor()
+    if not jit:
+        k.execute("SET jit = off")
     k.execute("SELECT pg_backend_pid()")
     pid = k.fetchone()[0]
     k.execute(query)
@@ -131,7 +136,9 @@ def peak_after(query):
 
 ten = ids("scenario", 10000)
 print("memory\tform\tjobs\tpeak_rss_kB")
-print(f"memory\tFROM clause\t10000000\t{peak_after(ours_from(ten, 100))}")
-print(f"memory\tSELECT list\t10000000\t{peak_after(ours_list(ten, 100))}")
-print(f"memory\tcross join ORDER BY (baseline)\t10000000\t{peak_after(cross(ten, True))}")
+for jit in (True, False):
+    note = "" if jit else ", jit off"
+    print(f"memory\tFROM clause{note}\t10000000\t{peak_after(ours_from(ten, 100), jit)}")
+    print(f"memory\tSELECT list{note}\t10000000\t{peak_after(ours_list(ten, 100), jit)}")
+    print(f"memory\tcross join ORDER BY (baseline){note}\t10000000\t{peak_after(cross(ten, True), jit)}")
 PY

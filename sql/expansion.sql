@@ -115,6 +115,11 @@ SELECT q.label, pg_temp.estimated_rows(q.query) AS estimated, q.actual
     ('ids not known: the declared 1000', $$SELECT j.* FROM id_lists AS v, multisample.expand_run_jobs(v.ids, '{m}', 3) AS j$$, 6))
     AS q (label, query, actual);
 
+-- Named arguments, as in the README: 40 % of 5 ids is 2, x 2 models x 5 samples.
+SELECT count(*) AS jobs
+  FROM multisample.expand_run_jobs('{a,b,c,d,e}', '{m1,m2}', samples_per_scenario => 5,
+                                   sample_percentage => 40, definition_id => 'def-1');
+
 -------------------------------------------------------------------------------
 -- samples_per_scenario NULL means multisample.default_samples_per_scenario.
 -------------------------------------------------------------------------------
@@ -139,6 +144,30 @@ SET LOCAL multisample.default_samples_per_scenario = 5;
 SELECT count(*) AS jobs FROM multisample.expand_run_jobs('{a}', '{m}');
 COMMIT;
 SELECT count(*) AS jobs FROM multisample.expand_run_jobs('{a}', '{m}');
+-- Parallel workers run the function with the session's setting (3 samples
+-- here): the function is below Gather and the leader does not take part
+-- (unless no worker could start). A plain table, since temporary ones are
+-- not scanned in parallel.
+CREATE TABLE jobs_parallel_ids AS SELECT 'p' || g AS id FROM generate_series(1, 2000) AS g;
+ANALYZE jobs_parallel_ids;
+SET multisample.default_samples_per_scenario = 3;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF)
+SELECT count(*) FROM jobs_parallel_ids AS p, LATERAL multisample.expand_run_jobs(ARRAY[p.id], '{m1,m2}') AS j;
+SELECT count(*) AS jobs, count(DISTINCT scenario_id) AS scenarios, max(sample_index) AS max_index
+  FROM jobs_parallel_ids AS p, LATERAL multisample.expand_run_jobs(ARRAY[p.id], '{m1,m2}') AS j;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET parallel_leader_participation;
+RESET multisample.default_samples_per_scenario;
+DROP TABLE jobs_parallel_ids;
+
 -- A typo in the prefix is refused (the prefix is reserved).
 SELECT * FROM pg_temp.try($$SET multisample.default_sample_per_scenario = 2$$);
 

@@ -66,7 +66,7 @@ typedef struct JobExpansion
 } JobExpansion;
 
 /*
- * An id for an error message: quoted as SQL would, clipped to
+ * An id for an error message, in double quotes, clipped to
  * MAX_QUOTED_ID_BYTES at a character boundary.
  */
 static char *

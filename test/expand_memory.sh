@@ -39,6 +39,11 @@ def session():
     conn = psycopg2.connect("")
     conn.autocommit = True
     cur = conn.cursor()
+    # The planner knows the job count, so only the 10M query would cross
+    # jit_above_cost and load LLVM (some 50 MB, once per backend, whatever
+    # the row count). JIT every query alike, so that 1M and 10M compare
+    # like with like.
+    cur.execute("SET jit_above_cost = 0; SET jit_optimize_above_cost = 0; SET jit_inline_above_cost = 0")
     cur.execute("SELECT pg_backend_pid()")
     return conn, cur, cur.fetchone()[0]
 
