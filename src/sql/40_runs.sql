@@ -59,7 +59,7 @@ CREATE INDEX probe_jobs_lease_idx
     WHERE state OPERATOR(pg_catalog.=) 'RUNNING';
 -- The unfinished jobs of a run: run completion, pause, resume, cancel.
 CREATE INDEX probe_jobs_open_idx
-    ON @extschema@.probe_jobs (run_id)
+    ON @extschema@.probe_jobs (run_id, queue_order)
     WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['QUEUED', 'RUNNING', 'PAUSED']);
 
 CREATE TABLE @extschema@.model_pricing (
@@ -110,7 +110,7 @@ COMMENT ON COLUMN @extschema@.model_token_statistics.definition_id IS 'The defin
 COMMENT ON COLUMN @extschema@.model_token_statistics.probe_count IS 'Number of probes the averages are based on; a definition-specific row with 0 is ignored by the estimate.';
 COMMENT ON INDEX @extschema@.probe_jobs_claim_idx IS 'Queued jobs in hand-out order (priority, then oldest): a claim reads only the head.';
 COMMENT ON INDEX @extschema@.probe_jobs_lease_idx IS 'Running jobs by lease expiry: finds expired leases without a scan.';
-COMMENT ON INDEX @extschema@.probe_jobs_open_idx IS 'Unfinished jobs of a run: run completion, pause, resume and cancel.';
+COMMENT ON INDEX @extschema@.probe_jobs_open_idx IS 'Unfinished jobs of a run in hand-out order: run completion (read from the back), pause, resume and cancel.';
 
 -------------------------------------------------------------------------------
 -- Job state transitions: guards and run-status maintenance (triggers)
@@ -152,6 +152,7 @@ BEGIN
              WHERE pr.run_id = NEW.run_id AND pr.scenario_id = NEW.scenario_id
                AND pr.model_id = NEW.model_id AND pr.sample_index = NEW.sample_index
                AND pr.status = 'SUCCESS'
+               AND t.scenario_id = NEW.scenario_id AND t.model_id = NEW.model_id
                AND t.sample_index = NEW.sample_index AND t.deleted_at IS NULL)
         THEN
             RAISE EXCEPTION 'probe job (%, %, %, %) cannot be COMPLETED without a SUCCESS probe result naming its live transcript',
@@ -210,11 +211,15 @@ BEGIN
         RETURN NULL;
     END IF;
 
-    -- A job finished. Fast path: an unfinished job nobody is changing.
+    -- A job finished. Fast path: an unfinished job nobody is changing,
+    -- looked for from the back of the run's queue (the jobs handed out last,
+    -- so the lock is in nobody's way and the index entries that finished
+    -- jobs leave behind are at the other end).
     PERFORM 1
        FROM @extschema@.probe_jobs AS j
       WHERE j.run_id = NEW.run_id
         AND j.state IN ('QUEUED', 'RUNNING', 'PAUSED')
+      ORDER BY j.queue_order DESC
       LIMIT 1
         FOR SHARE SKIP LOCKED;
     IF FOUND THEN
@@ -748,15 +753,18 @@ BEGIN
     -- The caller's claim: the job is still RUNNING under this worker name
     -- and role (and attempt, when given). A lease that ran out still counts
     -- as long as nobody has taken the job since.
-    SELECT j.attempts INTO job
+    -- (Looked up by the primary key alone, then checked: a condition on
+    -- state here would let the planner pick a partial index of the run.)
+    SELECT j.attempts, j.state, j.lease_holder, j.lease_role INTO job
       FROM @extschema@.probe_jobs AS j
      WHERE j.run_id = complete_probe_job.run_id AND j.scenario_id = complete_probe_job.scenario_id
        AND j.model_id = complete_probe_job.model_id AND j.sample_index = complete_probe_job.sample_index
-       AND j.state = 'RUNNING' AND j.lease_holder = complete_probe_job.worker
-       AND j.lease_role = current_user::text
-       AND (complete_probe_job.attempt IS NULL OR j.attempts = complete_probe_job.attempt)
        FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR job.state <> 'RUNNING' OR job.lease_holder <> complete_probe_job.worker
+       OR job.lease_role <> current_user::text
+       OR (complete_probe_job.attempt IS NOT NULL AND job.attempts <> complete_probe_job.attempt) THEN
+        -- Not the caller's claim. (A worker role may not lock jobs another
+        -- role holds, so row-level security hides them above: read again.)
         SELECT j.state INTO current_state
           FROM @extschema@.probe_jobs AS j
          WHERE j.run_id = complete_probe_job.run_id AND j.scenario_id = complete_probe_job.scenario_id
@@ -875,15 +883,15 @@ BEGIN
         msg := left(msg, 10000) || format(' [truncated: %s characters in all]', length(msg));
     END IF;
 
-    SELECT j.attempts, j.max_attempts INTO job
+    -- By the primary key alone, then checked (see complete_probe_job).
+    SELECT j.attempts, j.max_attempts, j.state, j.lease_holder, j.lease_role INTO job
       FROM @extschema@.probe_jobs AS j
      WHERE j.run_id = fail_probe_job.run_id AND j.scenario_id = fail_probe_job.scenario_id
        AND j.model_id = fail_probe_job.model_id AND j.sample_index = fail_probe_job.sample_index
-       AND j.state = 'RUNNING' AND j.lease_holder = fail_probe_job.worker
-       AND j.lease_role = current_user::text
-       AND (fail_probe_job.attempt IS NULL OR j.attempts = fail_probe_job.attempt)
        FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR job.state <> 'RUNNING' OR job.lease_holder <> fail_probe_job.worker
+       OR job.lease_role <> current_user::text
+       OR (fail_probe_job.attempt IS NOT NULL AND job.attempts <> fail_probe_job.attempt) THEN
         SELECT j.state, j.lease_holder, j.lease_role, j.attempts, j.next_attempt_at INTO cur
           FROM @extschema@.probe_jobs AS j
          WHERE j.run_id = fail_probe_job.run_id AND j.scenario_id = fail_probe_job.scenario_id
