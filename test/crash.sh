@@ -18,8 +18,7 @@ q crash "SET client_min_messages = error; ALTER EXTENSION multisample UPDATE" >/
 
 start_cmd=("$PGBIN/pg_ctl" -D "$PRIV_DATA" -l "$PRIV_LOG" -w -t 60 start)
 [ "$(id -u)" -eq 0 ] && start_cmd=(runuser -u postgres -- "${start_cmd[@]}")
-PYTHONPATH="$REPO/test/lib" "$PY" "$REPO/test/lib/crash.py" crash "$PRIV_DATA" "${start_cmd[@]}" \
-    || TAP_FAILED=$((TAP_FAILED + 1))
+tap_py "$REPO/test/lib/crash.py" crash "$PRIV_DATA" "${start_cmd[@]}"
 
 check "server log shows the backend killed by signal 9" grep -q "terminated by signal 9" "$PRIV_LOG"
 check "server log shows crash recovery after the postmaster was killed" \

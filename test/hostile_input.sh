@@ -17,7 +17,6 @@ crash_watch_start "$db" || not_ok "start the crash sentinel"
 
 n=1500
 [ "$LONG" == 1 ] && n=30000
-PYTHONPATH="$REPO/test/lib" "$PY" "$REPO/test/lib/hostile.py" "$db" --random "$n" \
-    || TAP_FAILED=$((TAP_FAILED + 1))
+tap_py "$REPO/test/lib/hostile.py" "$db" --random "$n"
 crash_watch_end "$db" "no server crash during the hostile-input campaign"
 finish

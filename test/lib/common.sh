@@ -172,3 +172,19 @@ private_cluster_stop() {
 
 # postmaster_pid: the private cluster's postmaster, from postmaster.pid.
 postmaster_pid() { head -1 "$PRIV_DATA/postmaster.pid" 2>/dev/null; }
+
+# tap_py SCRIPT ARGS...: runs a Python part of a driver (with test/lib on
+# PYTHONPATH); its TAP lines count in this driver's tally, and a non-zero
+# exit without a "not ok" line counts as one failure.
+tap_py() {
+    local out status
+    out=$(mktemp)
+    PYTHONPATH="$REPO/test/lib" "$PY" "$@" | tee "$out"
+    status=${PIPESTATUS[0]}
+    TAP_PASSED=$((TAP_PASSED + $(grep -cE '^ok\b' "$out")))
+    TAP_FAILED=$((TAP_FAILED + $(grep -cE '^not ok\b' "$out")))
+    if [ "$status" -ne 0 ] && ! grep -qE '^not ok\b' "$out"; then
+        not_ok "$(basename "$1") exited with status $status"
+    fi
+    rm -f "$out"
+}
