@@ -18,5 +18,26 @@ crash_watch_start "$db" || not_ok "start the crash sentinel"
 n=1500
 [ "$LONG" == 1 ] && n=30000
 tap_py "$REPO/test/lib/hostile.py" "$db" --random "$n"
+# Scenario dimension names become CSV columns through dynamic SQL in
+# export_run_csv: names built to break out of a literal or an identifier
+# must come back as plain header text, and nothing else may run.
+if has_function "$db" export_run_csv; then
+    psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
+INSERT INTO multisample.definitions (id, name) VALUES ('def-inject', 'injection');
+INSERT INTO multisample.scenarios (id, definition_id, name, content) VALUES
+    ('scn-inject', 'def-inject', 'x', jsonb_build_object('dimensions', jsonb_build_object(
+        $$a'); DROP TABLE multisample.runs; --$$, 1, 'b") FROM pg_roles; --', 2, E'c\', 3, '%s%1$s', 4, 'ü😀', 5)));
+INSERT INTO multisample.runs (id, definition_id) VALUES ('run-inject', 'def-inject');
+INSERT INTO multisample.transcripts (id, run_id, scenario_id, model_id, sample_index, score)
+VALUES ('t-inject', 'run-inject', 'scn-inject', 'm', 0, 1);
+SQL
+    header=$(q "$db" "SELECT * FROM multisample.export_run_csv('run-inject') LIMIT 1" 2>&1)
+    expected=$("$PY" -c 'import csv, io, sys
+names = sorted(["a'); DROP TABLE multisample.runs; --", "b") FROM pg_roles; --", "c\", "%s%1$s", "ü😀"], key=lambda n: n.encode())
+out = io.StringIO(); csv.writer(out, lineterminator="").writerow(["AI Model Name", "Sample Index"] + names + ["Decision Code", "Decision Text", "Transcript ID", "Target Response"])
+print(out.getvalue())')
+    is "$header" "$expected" "export_run_csv: hostile dimension names come back as quoted header text (no SQL injection)"
+    is "$(q "$db" "SELECT count(*) > 0 FROM multisample.runs")" t "export_run_csv: the runs table is still there"
+fi
 crash_watch_end "$db" "no server crash during the hostile-input campaign"
 finish
