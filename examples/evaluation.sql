@@ -25,3 +25,11 @@ INSERT INTO multisample.model_pricing (model_id, input_price_per_million, output
     ('gpt-sim-large', 2.50, 10.00),
     ('claude-sim', 3.00, 15.00);
 
+
+-- Token statistics for the cost estimate, one level of the fallback chain
+-- each: gpt-sim-large has a row for this definition, claude-sim only a
+-- global one (definition_id ''), local-llama none (it gets the average of
+-- the global rows).
+INSERT INTO multisample.model_token_statistics (model_id, definition_id, avg_input_tokens, avg_output_tokens, probe_count) VALUES
+    ('gpt-sim-large', 'moral-dilemmas-v1', 96, 880, 1200),
+    ('claude-sim', '', 110, 940, 5400);

@@ -17,7 +17,13 @@ q -c "SELECT d.name AS definition, count(s.*) AS scenarios
 
 models="ARRAY['gpt-sim-large', 'claude-sim', 'local-llama']"
 echo "== Preview: 3 models x all scenarios x 5 samples"
-q -c "SELECT * FROM multisample.preview_run('moral-dilemmas-v1', $models, samples_per_scenario => 5)"
+q -c "SELECT scenario_count, samples, job_count, estimated_cost AS usd, unpriced_models
+        FROM multisample.preview_run('moral-dilemmas-v1', $models, samples_per_scenario => 5)"
+q -c "SELECT m->>'modelId' AS model, m->>'probes' AS probes, m->>'tokenSource' AS token_source,
+             m->>'inputTokensPerProbe' AS input_tokens, m->>'outputTokensPerProbe' AS output_tokens,
+             m->>'cost' AS usd
+        FROM multisample.preview_run('moral-dilemmas-v1', $models, samples_per_scenario => 5) AS p,
+             jsonb_array_elements(p.estimate->'perModel') AS m"
 
 echo "== Starting the run"
 run_id=$(q -At -c "SELECT run_id FROM multisample.start_run('moral-dilemmas-v1', $models,
@@ -46,8 +52,11 @@ q -c "SELECT variance_rank, scenario_id, model_id, sample_count, round(mean::num
              round(variance::numeric, 3) AS variance, min, max
         FROM multisample.scenario_variance WHERE run_id = '$run_id' ORDER BY variance_rank LIMIT 5"
 
-echo "== Where two samples first diverge (trolley-classic, claude-sim, samples 0 and 1)"
-q -c "SELECT * FROM multisample.first_divergence('$run_id', 'trolley-classic', 'claude-sim', 0, 1)"
+echo "== Where samples 0 and 1 of the most variable pair first diverge"
+q -c "SELECT v.scenario_id, v.model_id, d.turn_index, d.turn_a->>'content' AS sample_0, d.turn_b->>'content' AS sample_1
+        FROM multisample.scenario_variance v,
+             multisample.first_divergence(v.run_id, v.scenario_id, v.model_id, 0, 1) d
+       WHERE v.run_id = '$run_id' ORDER BY v.variance_rank, v.scenario_id, v.model_id LIMIT 1"
 
 echo "== Exports"
 q -At -c "SELECT jsonb_pretty(multisample.analysis_json('$run_id'))" > "$out/analysis.json"

@@ -18,7 +18,7 @@ import sys
 
 import psycopg2
 
-DECISIONS = {1: "refuse to act", 2: "lean against acting", 3: "undecided",
+DECISIONS = {1: "refuse to act", 2: "lean against acting", 3: "stay undecided",
              4: "lean towards acting", 5: "act decisively"}
 # model -> (leaning added to the scenario's base decision, sample spread)
 TEMPERAMENT = {"gpt-sim-large": (0.3, 0.5), "claude-sim": (-0.2, 0.35),

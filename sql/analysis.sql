@@ -239,3 +239,24 @@ SELECT j -> 'isMultiSample' AS multi, j -> 'samplesPerScenario' AS requested, j 
 -- Bad input.
 SELECT pg_temp.sqlstate_of($$SELECT multisample.analysis_json('no-such-run')$$);
 SELECT pg_temp.sqlstate_of($$SELECT multisample.analysis_json(NULL)$$);
+
+-- A hostile search_path changes nothing: functions pin theirs, views were
+-- resolved when created. The shadows below would break any unqualified name.
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.sqrt(float8) RETURNS float8 LANGUAGE sql AS 'SELECT -1::float8';
+CREATE FUNCTION evil.text_eq(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.text_eq);
+CREATE FUNCTION evil.avg(float8) RETURNS float8 LANGUAGE sql AS 'SELECT -1::float8';
+CREATE TEMP TABLE safe_json AS SELECT multisample.analysis_json('an-multi') - 'computedAt' AS j;
+CREATE TEMP TABLE safe_view AS SELECT * FROM multisample.model_variance WHERE run_id = 'an-multi';
+SET search_path = evil, pg_catalog, public;
+-- (this query itself spells out the operators it must not take from evil)
+SELECT (multisample.analysis_json('an-multi') - 'computedAt') OPERATOR(pg_catalog.=) (SELECT j FROM safe_json) AS same_json,
+       (SELECT count(*) FROM multisample.model_variance WHERE run_id OPERATOR(pg_catalog.=) 'an-multi') AS model_rows,
+       NOT EXISTS (SELECT * FROM multisample.model_variance WHERE run_id OPERATOR(pg_catalog.=) 'an-multi'
+                   EXCEPT SELECT * FROM safe_view) AS same_view,
+       (SELECT count(*) FROM multisample.export_run_csv('an-multi')) AS csv_records;
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA evil CASCADE;
+RESET client_min_messages;

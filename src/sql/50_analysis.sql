@@ -453,8 +453,7 @@ BEGIN
                min(p.model_mean) AS mean,
                CASE WHEN sum(p.n) > 1 THEN
                    (sum(coalesce(p.variance * (p.n - 1), 0))
-                    + sum(p.n * (p.mean - p.model_mean)
-                                                    * (p.mean - p.model_mean)))
+                    + sum(p.n * (p.mean - p.model_mean) * (p.mean - p.model_mean)))
                    / (sum(p.n) - 1)::float8
                END AS variance,
                min(p.min) AS min, max(p.max) AS max,
@@ -606,7 +605,7 @@ BEGIN
         -- first. The two lists never share a scenario.
         'mostVariableScenarios', coalesce((
             SELECT json_agg(json_build_object('scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
-                                                'meanVariance', r.mean_variance, 'rank', r.variance_rank)
+                                              'meanVariance', r.mean_variance, 'rank', r.variance_rank)
                    ORDER BY r.pos)
               FROM ranked AS r
              WHERE r.mean_variance IS NOT NULL
@@ -614,7 +613,7 @@ BEGIN
             '[]'::json),
         'leastVariableScenarios', coalesce((
             SELECT json_agg(json_build_object('scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
-                                                'meanVariance', r.mean_variance, 'rank', r.variance_rank)
+                                              'meanVariance', r.mean_variance, 'rank', r.variance_rank)
                    ORDER BY r.pos DESC)
               FROM ranked AS r
              WHERE r.mean_variance IS NOT NULL
