@@ -42,9 +42,10 @@ SELECT count(*) AS reference_values,
        count(*) FILTER (WHERE abs(multisample.t_quantile((1 + level) / 2, df) / t - 1) <= 1e-13) AS within_1e13
   FROM t_reference;
 
--- Exact values at exactly representable probabilities (50-digit mpmath):
--- df = 1 is the Cauchy distribution, df = 2 has a closed form, and
--- non-integer df, large df and Infinity (the normal limit).
+-- Exact values at these (binary) probabilities, from 50-digit mpmath:
+-- df = 1 is the Cauchy distribution, df = 2 has a closed form, then
+-- non-integer df, large df, Infinity (the normal limit) and a far tail at
+-- large df.
 SELECT p, df, expected, multisample.t_quantile(p, df) AS computed,
        abs(multisample.t_quantile(p, df) / expected - 1) <= 1e-13 AS within_1e13
   FROM (VALUES (0.75::float8, 1::float8, 1::float8),
@@ -53,7 +54,10 @@ SELECT p, df, expected, multisample.t_quantile(p, df) AS computed,
                (0.99, 7.3, 2.963940447583896411596),
                (0.975, 123.45, 1.979367008293667689835),
                (0.975, 1e6, 1.959966356814106655338),
-               (0.975, 'Infinity', 1.959963984540053855604)) v(p, df, expected);
+               (0.975, 'Infinity', 1.959963984540053855604),
+               (1e-10, 3000, -6.38338807927554526613),
+               (1e-10, 1e6, -6.361406848876742619639),
+               (1e-10, 1e12, -6.361340902470002086128)) v(p, df, expected);
 -- The t quantile is odd around p = 1/2, is 0 there, and grows towards the
 -- normal quantile as df grows.
 SELECT multisample.t_quantile(0.5, 3) AS at_half,

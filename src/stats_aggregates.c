@@ -43,16 +43,36 @@ typedef struct FinalCache
 PG_FUNCTION_INFO_V1(ms_moments_accum);
 PG_FUNCTION_INFO_V1(ms_moments_accum_level);
 PG_FUNCTION_INFO_V1(ms_moments_remove);
-PG_FUNCTION_INFO_V1(ms_moments_remove_level);
 PG_FUNCTION_INFO_V1(ms_moments_combine);
 PG_FUNCTION_INFO_V1(ms_variance_stats_final);
 PG_FUNCTION_INFO_V1(ms_confidence_interval_final);
 
+/* Raises 22023 for a state array the aggregates could not have built. */
+pg_attribute_noreturn() pg_noinline static void
+ReportInvalidState(ArrayType *state, bool shape_ok)
+{
+	float8	   *v;
+
+	if (!shape_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid multisample statistics state: expected a one-dimensional float8 array of %d elements without NULLs",
+						MS_STATE_LEN),
+				 errhint("Pass only states built by the multisample statistics aggregates.")));
+	v = (float8 *) ((char *) state + ARR_OVERHEAD_NONULLS(1));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid multisample statistics state: inconsistent values {%g,%g,%g,%g,%g,%g,%g}",
+					v[0], v[1], v[2], v[3], v[4], v[5], v[6]),
+			 errdetail("The count must be an integer between 0 and 2^53, an empty state all zeros, the sum of squared deviations non-negative and NaN exactly when the mean is not finite, |mean_low| at most 2^-45 |mean|, min <= max, and the level 0 or between 0 and 1."),
+			 errhint("Pass only states built by the multisample statistics aggregates.")));
+}
+
 /*
  * The moments inside a state array, after checking the array's shape and
- * values; raises 22023 for anything the aggregates could not have built.
+ * values (inline: it runs on every row).
  */
-static float8 *
+static inline float8 *
 StateValues(ArrayType *state)
 {
 	float8	   *v;
@@ -63,22 +83,13 @@ StateValues(ArrayType *state)
 
 	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] != MS_STATE_LEN ||
 		ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid multisample statistics state: expected a one-dimensional float8 array of %d elements without NULLs",
-						MS_STATE_LEN),
-				 errhint("Pass only states built by the multisample statistics aggregates.")));
+		ReportInvalidState(state, false);
 
 	/* ARR_DATA_PTR for a 1-D array without a null bitmap */
 	v = (float8 *) ((char *) state + ARR_OVERHEAD_NONULLS(1));
 	level = v[MS_STATE_LEVEL];
 	if (!MsMomentsIsValid((MsMoments *) v) || !(level == 0.0 || (level > 0.0 && level < 1.0)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid multisample statistics state: inconsistent values {%g,%g,%g,%g,%g,%g,%g}",
-						v[0], v[1], v[2], v[3], v[4], v[5], v[6]),
-				 errdetail("The count must be an integer between 0 and 2^53, an empty state all zeros, the sum of squared deviations non-negative and NaN exactly when the mean is not finite, mean_low below half an ulp of the mean, min <= max, and the level 0 or between 0 and 1."),
-				 errhint("Pass only states built by the multisample statistics aggregates.")));
+		ReportInvalidState(state, true);
 	return v;
 }
 
@@ -155,11 +166,13 @@ ms_moments_accum_level(PG_FUNCTION_ARGS)
 }
 
 /*
- * The inverse: removes a value leaving a window frame; NULL asks the
- * executor to recompute the frame (see MsMomentsRemove).
+ * Inverse transition function of both forms (the level argument of the
+ * two-argument form is not needed): removes a value leaving a window frame,
+ * or returns NULL to ask the executor to recompute the frame (see
+ * MsMomentsRemove).
  */
-static Datum
-Remove(FunctionCallInfo fcinfo)
+Datum
+ms_moments_remove(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state;
 	float8	   *v = StateForUpdate(fcinfo, &state);
@@ -167,20 +180,6 @@ Remove(FunctionCallInfo fcinfo)
 	if (MsMomentsRemove((MsMoments *) v, PG_GETARG_FLOAT8(1)) != MS_MOMENTS_OK)
 		PG_RETURN_NULL();
 	PG_RETURN_ARRAYTYPE_P(state);
-}
-
-/* Inverse transition function: removes a value, or NULL to restart. */
-Datum
-ms_moments_remove(PG_FUNCTION_ARGS)
-{
-	return Remove(fcinfo);
-}
-
-/* Inverse transition function with a level (the level is not needed). */
-Datum
-ms_moments_remove_level(PG_FUNCTION_ARGS)
-{
-	return Remove(fcinfo);
 }
 
 /* Combine function: merges two partial states (parallel, partitionwise). */
@@ -237,7 +236,7 @@ ms_variance_stats_final(PG_FUNCTION_ARGS)
 	cache = GetFinalCache(fcinfo);
 
 	values[0] = Int64GetDatum((int64) m->count);
-	values[1] = Float8GetDatum(m->mean);
+	values[1] = Float8GetDatum(MsMomentsMean(m));
 	if (m->count >= 2.0)
 	{
 		double		variance = m->m2 / (m->count - 1.0);
@@ -286,14 +285,14 @@ ms_confidence_interval_final(PG_FUNCTION_ARGS)
 			cache->level = level;
 		}
 		margin = cache->t * (sqrt(m->m2 / df) / sqrt(m->count));
-		values[0] = Float8GetDatum(m->mean - margin);
-		values[1] = Float8GetDatum(m->mean + margin);
+		values[0] = Float8GetDatum(MsMomentsMean(m) - margin);
+		values[1] = Float8GetDatum(MsMomentsMean(m) + margin);
 		values[4] = Float8GetDatum(margin);
 	}
 	else
 		nulls[0] = nulls[1] = nulls[4] = true;
 	values[2] = Float8GetDatum(level);
-	values[3] = Float8GetDatum(m->mean);
+	values[3] = Float8GetDatum(MsMomentsMean(m));
 	values[5] = Int64GetDatum((int64) m->count);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->tupdesc, values, nulls)));
 }

@@ -7,84 +7,51 @@
  * Must not be compiled with -ffast-math or -fassociative-math: the
  * error-free sums below rely on IEEE evaluation order.
  */
-#include <float.h>
 #include <math.h>
-#include <stdint.h>
 
 #include "stats_kernel.h"
 
-/* Knuth's TwoSum: s + e = a + b exactly, s = fl(a + b). */
-static inline void
-TwoSum(double a, double b, double *s, double *e)
+/* Folds mean_low into mean: afterwards |mean_low| <= ulp(mean) / 2. */
+void
+MsMomentsNormalize(MsMoments *m)
 {
-	double		sum = a + b;
-	double		bb = sum - a;
-
-	*e = (a - (sum - bb)) + (b - bb);
-	*s = sum;
+	MsTwoSum(m->mean, m->mean_low, &m->mean, &m->mean_low);
 }
 
-/* x - (mean + mean_low), to about one ulp of the result. */
-static inline double
-Deviation(double x, const MsMoments *m)
-{
-	double		s;
-	double		e;
-
-	TwoSum(x, -m->mean, &s, &e);
-	return s + (e - m->mean_low);
-}
-
-/* mean + mean_low += inc, renormalized. */
+/* mean + mean_low += inc, normalized. */
 static inline void
 AddToMean(MsMoments *m, double inc)
 {
-	double		s;
 	double		e;
 
-	TwoSum(m->mean, inc, &s, &e);
-	TwoSum(s, m->mean_low + e, &m->mean, &m->mean_low);
+	MsTwoSum(m->mean, inc, &m->mean, &e);
+	m->mean_low += e;
+	MsMomentsNormalize(m);
+}
+
+/* The first value of an empty state (see MsMomentsAccum). */
+void
+MsMomentsFirst(MsMoments *m, double x)
+{
+	m->count = 1.0;
+	m->mean = x;
+	m->mean_low = 0.0;
+	m->m2 = isfinite(x) ? 0.0 : NAN;
+	m->min = x;
+	m->max = x;
 }
 
 /*
- * Adds one value (Welford / Youngs-Cramer): with d = x - mean,
- * mean += d / n and M2 += d * (d - d / n) = d^2 (n - 1) / n. Once a value is
- * not finite the mean follows sum semantics and M2 is NaN, as in
- * float8_accum.
+ * Adds a value when it or the mean is not finite: from then on the mean
+ * follows sum semantics and M2 is NaN, as in float8_accum.
  */
 MsMomentsStatus
-MsMomentsAccum(MsMoments *m, double x)
+MsMomentsAccumNonFinite(MsMoments *m, double x)
 {
-	double		n = m->count + 1.0;
-
-	if (m->count == 0.0)
-	{
-		m->count = 1.0;
-		m->mean = x;
-		m->mean_low = 0.0;
-		m->m2 = isfinite(x) ? 0.0 : NAN;
-		m->min = x;
-		m->max = x;
-		return MS_MOMENTS_OK;
-	}
-
-	if (isfinite(x) && isfinite(m->mean))
-	{
-		double		delta = Deviation(x, m);
-		double		inc = delta / n;
-
-		AddToMean(m, inc);
-		m->m2 += delta * (delta - inc);
-		if (!isfinite(m->mean) || !isfinite(m->m2))
-			return MS_MOMENTS_OVERFLOW;
-	}
-	else
-	{
-		m->mean += x;
-		m->mean_low = 0.0;
-		m->m2 = NAN;
-	}
-	m->count = n;
+	m->mean = MsMomentsMean(m) + x;
+	m->mean_low = 0.0;
+	m->m2 = NAN;
+	m->count += 1.0;
 	if (MsFloatLess(x, m->min))
 		m->min = x;
 	if (MsFloatLess(m->max, x))
@@ -118,7 +85,7 @@ MsMomentsCombine(MsMoments *a, const MsMoments *b)
 		double		delta;
 		double		inc;
 
-		TwoSum(b->mean, -a->mean, &s, &e);
+		MsTwoSum(b->mean, -a->mean, &s, &e);
 		delta = s + (e + (b->mean_low - a->mean_low));
 		inc = delta * (b->count / n);
 		AddToMean(a, inc);
@@ -128,7 +95,7 @@ MsMomentsCombine(MsMoments *a, const MsMoments *b)
 	}
 	else
 	{
-		a->mean += b->mean;
+		a->mean = MsMomentsMean(a) + MsMomentsMean(b);
 		a->mean_low = 0.0;
 		a->m2 = NAN;
 	}
@@ -163,7 +130,7 @@ MsMomentsRemove(MsMoments *m, double x)
 		return MS_MOMENTS_RESTART;
 
 	r.count = m->count - 1.0;
-	delta = Deviation(x, m);
+	delta = MsMomentsDeviation(x, m);
 	dec = delta / r.count;
 	AddToMean(&r, -dec);
 	r.m2 = m->m2 - delta * (delta + dec);
@@ -178,21 +145,13 @@ MsMomentsRemove(MsMoments *m, double x)
 /*
  * Checks that a state could have been produced by the functions above: an
  * integral count in [0, 2^53]; all zero when empty; M2 >= 0, or NaN exactly
- * when the mean is not finite; mean_low below half an ulp of the mean (0
- * when the mean is not finite); min <= max in float8 order; one value means
- * min = max and M2 = 0 (or NaN).
+ * when the mean is not finite; |mean_low| <= 2^-45 |mean| (0 when the mean
+ * is not finite); min <= max in float8 order; one value means min = max and
+ * M2 = 0 (or NaN).
  */
 bool
-MsMomentsIsValid(const MsMoments *m)
+MsMomentsIsValidGeneral(const MsMoments *m)
 {
-	/* fast path, run per row: two or more values, all finite */
-	if (m->count >= 2.0 && m->count <= MS_MOMENTS_MAX_COUNT &&
-		m->count == (double) (int64_t) m->count &&
-		m->m2 >= 0.0 && m->m2 <= DBL_MAX &&
-		fabs(m->mean) <= DBL_MAX && m->mean + m->mean_low == m->mean &&
-		m->min <= m->max)
-		return true;
-
 	if (!(m->count >= 0.0 && m->count <= MS_MOMENTS_MAX_COUNT) ||
 		m->count != floor(m->count))
 		return false;
@@ -201,7 +160,8 @@ MsMomentsIsValid(const MsMoments *m)
 			m->max == 0.0 && m->mean_low == 0.0;
 	if (isfinite(m->mean))
 	{
-		if (!(isfinite(m->m2) && m->m2 >= 0.0) || m->mean + m->mean_low != m->mean)
+		if (!(isfinite(m->m2) && m->m2 >= 0.0) ||
+			!(fabs(m->mean_low) <= MS_MEAN_LOW_FOLD * fabs(m->mean)))
 			return false;
 	}
 	else if (!isnan(m->m2) || m->mean_low != 0.0)

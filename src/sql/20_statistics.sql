@@ -54,7 +54,7 @@ COMMENT ON FUNCTION @extschema@.moments_remove(pg_catalog.float8[], pg_catalog.f
 
 CREATE FUNCTION @extschema@.moments_remove(pg_catalog.float8[], pg_catalog.float8, pg_catalog.float8)
 RETURNS pg_catalog.float8[]
-AS 'MODULE_PATHNAME', 'ms_moments_remove_level'
+AS 'MODULE_PATHNAME', 'ms_moments_remove'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.moments_remove(pg_catalog.float8[], pg_catalog.float8, pg_catalog.float8) IS
     'Inverse transition function of confidence_interval(x, level) for window frames; NULL asks for a recomputation';
