@@ -228,6 +228,9 @@ UPDATE multisample.probe_jobs SET state = 'FAILED' WHERE run_id = 'q-guard';
 INSERT INTO multisample.probe_results (run_id, scenario_id, model_id, sample_index, status)
 VALUES ('q-guard', 'q-only', 'q-m', 0, 'SUCCESS');
 UPDATE multisample.probe_jobs SET state = 'COMPLETED' WHERE run_id = 'q-guard';
+-- A finished job stays finished: its outcome is the sample's only one.
+UPDATE multisample.probe_jobs SET state = 'QUEUED' WHERE run_id = 'q-full' AND scenario_id = 'q-s2' AND model_id = 'q-m1' AND sample_index = 0;
+UPDATE multisample.probe_jobs SET state = 'RUNNING' WHERE run_id = 'q-once';
 \set VERBOSITY default
 DELETE FROM multisample.probe_results WHERE run_id = 'q-guard';
 SELECT multisample.cancel_run('q-guard') AS cancelled;
@@ -291,7 +294,12 @@ GRANT SELECT, UPDATE (state, attempts, lease_holder, lease_role, lease_expires_a
                       last_error_code, last_error_message, claimed_at, finished_at)
     ON multisample.probe_jobs TO regress_ms_worker, regress_ms_worker2;
 GRANT SELECT, INSERT ON multisample.transcripts, multisample.probe_results TO regress_ms_worker, regress_ms_worker2;
-GRANT SELECT ON multisample.run_progress, multisample.run_model_progress TO regress_ms_dashboard;
+GRANT SELECT ON multisample.run_progress, multisample.run_model_progress,
+                multisample.scenario_variance, multisample.scenario_variance_overall,
+                multisample.model_variance, multisample.run_analysis_settings,
+                multisample.transcript_samples, multisample.transcript_turns,
+                multisample.transcript_export
+    TO regress_ms_dashboard;
 
 SELECT job_count FROM multisample.start_run('q-def', ARRAY['q-m1'], 2, id => 'q-priv');
 SET ROLE regress_ms_worker2;
@@ -324,6 +332,8 @@ SELECT pg_temp.err($$SELECT multisample.cancel_run('q-priv')$$);
 SELECT pg_temp.err($$SELECT multisample.pause_run('q-priv')$$);
 SELECT pg_temp.err($$SELECT multisample.start_run('q-def', ARRAY['q-m1'])$$);
 SELECT pg_temp.err($$UPDATE multisample.probe_jobs SET priority = 2 WHERE run_id = 'q-priv'$$);
+SELECT pg_temp.err($$UPDATE multisample.probe_jobs SET state = 'CANCELLED' WHERE run_id = 'q-priv' AND state = 'QUEUED'$$);
+SELECT pg_temp.err($$UPDATE multisample.probe_jobs SET state = 'PAUSED' WHERE run_id = 'q-priv' AND state = 'QUEUED'$$);
 SELECT pg_temp.err($$DELETE FROM multisample.probe_jobs WHERE run_id = 'q-priv'$$);
 SELECT pg_temp.err($$DELETE FROM multisample.transcripts WHERE run_id = 'q-priv'$$);
 RESET ROLE;
@@ -339,10 +349,28 @@ SELECT outcome, job_state FROM multisample.complete_probe_job('q-priv', 'q-s1', 
 RESET ROLE;
 SELECT scenario_id, state, lease_holder, lease_role FROM multisample.probe_jobs
  WHERE run_id = 'q-priv' AND scenario_id = 'q-s1' AND sample_index = 0;
+-- A lease of another role that runs out on the job's last attempt: this
+-- worker fails the job for good (LEASE_EXPIRED), as the owner would.
+SELECT job_count FROM multisample.start_run('q-one', ARRAY['q-m'], 1, max_attempts => 1, priority => 'HIGH', id => 'q-priv-once');
+SET ROLE regress_ms_worker2;
+SELECT run_id, attempt, max_attempts FROM multisample.claim_probe_jobs('w2', 1);
+RESET ROLE;
+UPDATE multisample.probe_jobs SET lease_expires_at = now() - interval '1 second' WHERE run_id = 'q-priv-once';
+SET ROLE regress_ms_worker;
+SELECT multisample.release_expired_leases('w1') AS released;
+RESET ROLE;
+SELECT j.state, j.lease_holder, j.lease_role, r.status, r.error_code, s.status AS run_status
+  FROM multisample.probe_jobs AS j
+  JOIN multisample.probe_results AS r USING (run_id, scenario_id, model_id, sample_index)
+  JOIN multisample.runs AS s ON s.id = j.run_id
+ WHERE j.run_id = 'q-priv-once';
 -- The dashboard reads the views and nothing else.
 SET ROLE regress_ms_dashboard;
 SELECT run_id, status, total, completed, failed, running, queued, percent FROM multisample.run_progress WHERE run_id = 'q-priv';
 SELECT model_id, samples FROM multisample.run_model_progress WHERE run_id = 'q-priv';
+SELECT v AS view, pg_temp.err(format('SELECT count(*) FROM multisample.%I', v)) AS readable
+  FROM unnest(ARRAY['scenario_variance', 'scenario_variance_overall', 'model_variance', 'run_analysis_settings',
+                    'transcript_samples', 'transcript_turns', 'transcript_export']) AS v;
 SELECT pg_temp.err($$SELECT count(*) FROM multisample.probe_jobs$$);
 SELECT pg_temp.err($$SELECT count(*) FROM multisample.transcripts$$);
 SELECT pg_temp.err($$SELECT * FROM multisample.claim_probe_jobs('dash')$$);

@@ -15,7 +15,8 @@ Behaviours:
   hog     claims jobs with a short lease, prints its backend pid, and hangs
           until the test kills it
 
-Usage: concurrency_worker.py NAME BEHAVIOUR LOGFILE   (connection: PG* env)
+Usage: concurrency_worker.py NAME BEHAVIOUR LOGFILE [ROLE]   (connection: PG* env)
+ROLE: SET ROLE to this role first (a worker role of the README's recipe).
 """
 import random
 import sys
@@ -28,6 +29,8 @@ rng = random.Random(name)
 conn = psycopg2.connect("")
 conn.autocommit = True
 cur = conn.cursor()
+if len(sys.argv) > 4:
+    cur.execute("SET ROLE %s" % sys.argv[4])
 log = open(logfile, "w", buffering=1)
 
 
@@ -60,7 +63,7 @@ def fail(job, retryable):
 
 
 def queue_is_empty():
-    cur.execute("SELECT NOT EXISTS (SELECT 1 FROM multisample.probe_jobs WHERE state IN ('QUEUED', 'RUNNING'))")
+    cur.execute("SELECT NOT EXISTS (SELECT 1 FROM multisample.probe_jobs WHERE state IN ('QUEUED', 'RUNNING', 'PAUSED'))")
     return cur.fetchone()[0]
 
 

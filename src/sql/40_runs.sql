@@ -116,33 +116,22 @@ COMMENT ON INDEX @extschema@.probe_jobs_open_idx IS 'Unfinished jobs of a run in
 -- Job state transitions: guards and run-status maintenance (triggers)
 -------------------------------------------------------------------------------
 
--- SECURITY DEFINER, reviewed: it reads probe_results/transcripts/runs and may
--- only (a) refuse a transition, (b) turn a job that goes back to the queue
--- into PAUSED or CANCELLED when its run is paused or cancelled. Its only
--- input is the job row being updated; it needs the owner's rights to take
--- a share lock on the run row (a worker has no UPDATE on runs).
+-- SECURITY DEFINER, reviewed: it only reads probe_results and transcripts
+-- and may only refuse a transition (out of a finished state, or into
+-- COMPLETED or FAILED without the recorded outcome). Its only input is the
+-- job row being updated. Owner's rights so that the check does not depend
+-- on what the updating role may read.
 CREATE FUNCTION @extschema@.probe_jobs_check_transition()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    run_status text;
 BEGIN
-    IF NEW.state = 'QUEUED' THEN
-        -- A retry or an expired lease hands the job back. The share lock on
-        -- the run waits for a concurrent pause_run/cancel_run to commit, so
-        -- a job never lands in the queue of a paused or cancelled run.
-        SELECT r.status INTO run_status
-          FROM @extschema@.runs AS r
-         WHERE r.id = NEW.run_id
-           FOR SHARE;
-        IF run_status = 'PAUSED' THEN
-            NEW.state := 'PAUSED';
-        ELSIF run_status = 'CANCELLED' THEN
-            NEW.state := 'CANCELLED';
-            NEW.finished_at := now();
-        END IF;
+    IF OLD.state IN ('COMPLETED', 'FAILED', 'CANCELLED') THEN
+        -- An outcome is final: every sample keeps exactly one.
+        RAISE EXCEPTION 'probe job (%, %, %, %) is %; a finished job cannot change state',
+            NEW.run_id, NEW.scenario_id, NEW.model_id, NEW.sample_index, OLD.state
+            USING ERRCODE = '23514', HINT = 'Start a new run to probe again.';
     ELSIF NEW.state = 'COMPLETED' THEN
         IF NOT EXISTS (
             SELECT 1
@@ -176,11 +165,20 @@ BEGIN
 END
 $$;
 
--- SECURITY DEFINER, reviewed: the only writes are to runs.status/started_at/
--- completed_at of the run of the job row being updated, and only the
--- transitions PENDING -> RUNNING (a job was claimed) and PENDING/RUNNING/
--- PAUSED -> COMPLETED (no job of the run is unfinished, re-checked under the
--- run lock). A worker can trigger it only by moving a job it may move anyway.
+-- SECURITY DEFINER, reviewed: its only input is the job row being updated;
+-- its only writes are runs.status/started_at/completed_at of that job's run,
+-- with the transitions PENDING -> RUNNING (a job was claimed) and PENDING/
+-- RUNNING/PAUSED -> COMPLETED (no job of the run is unfinished, re-checked
+-- under the run lock), and the state of that same job when it was handed
+-- back to the queue (RUNNING -> QUEUED) of a run that is paused or cancelled
+-- (-> PAUSED or CANCELLED). A worker can set it off only by moving a job it
+-- may move anyway.
+--
+-- Why the hand-back is redirected here, with the owner's rights, and not by
+-- the worker's own UPDATE: the share lock on the run waits for a concurrent
+-- pause_run/cancel_run to commit, so a job never lands in the queue of a
+-- paused or cancelled run; the worker's row-level-security check would judge
+-- the run's status by the statement's older snapshot instead.
 --
 -- Why "every job finished" is race-free without a counter: a finishing
 -- transaction either share-locks an unfinished job that nobody is changing
@@ -195,7 +193,25 @@ RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    run_status text;
 BEGIN
+    IF NEW.state = 'QUEUED' THEN
+        SELECT r.status INTO run_status
+          FROM @extschema@.runs AS r
+         WHERE r.id = NEW.run_id
+           FOR SHARE;
+        IF run_status IN ('PAUSED', 'CANCELLED') THEN
+            UPDATE @extschema@.probe_jobs AS j
+               SET state = run_status,
+                   finished_at = CASE WHEN run_status = 'CANCELLED' THEN now() END
+             WHERE j.run_id = NEW.run_id AND j.scenario_id = NEW.scenario_id
+               AND j.model_id = NEW.model_id AND j.sample_index = NEW.sample_index
+               AND j.state = 'QUEUED';
+        END IF;
+        RETURN NULL;
+    END IF;
+
     IF NEW.state = 'RUNNING' THEN
         -- First claim of a run. Never wait for the run row: a claim must not
         -- block on (or deadlock with) pause_run/cancel_run; if the row is
@@ -244,14 +260,16 @@ $$;
 CREATE TRIGGER probe_jobs_check_transition
     BEFORE UPDATE OF state ON @extschema@.probe_jobs
     FOR EACH ROW
-    WHEN ((NEW.state IN ('COMPLETED', 'FAILED') AND OLD.state IS DISTINCT FROM NEW.state)
-          OR (OLD.state = 'RUNNING' AND NEW.state = 'QUEUED'))
+    WHEN (OLD.state IS DISTINCT FROM NEW.state
+          AND (OLD.state IN ('COMPLETED', 'FAILED', 'CANCELLED')
+               OR NEW.state IN ('COMPLETED', 'FAILED')))
     EXECUTE FUNCTION @extschema@.probe_jobs_check_transition();
 
 CREATE TRIGGER probe_jobs_sync_run
     AFTER UPDATE OF state ON @extschema@.probe_jobs
     FOR EACH ROW
     WHEN ((OLD.state = 'QUEUED' AND NEW.state = 'RUNNING')
+          OR (OLD.state = 'RUNNING' AND NEW.state = 'QUEUED')
           OR (NEW.state IN ('COMPLETED', 'FAILED') AND OLD.state NOT IN ('COMPLETED', 'FAILED')))
     EXECUTE FUNCTION @extschema@.probe_jobs_sync_run();
 
@@ -259,10 +277,10 @@ CREATE TRIGGER probe_jobs_sync_run
 REVOKE ALL ON FUNCTION @extschema@.probe_jobs_check_transition() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.probe_jobs_sync_run() FROM PUBLIC;
 
-COMMENT ON FUNCTION @extschema@.probe_jobs_check_transition() IS 'Trigger (SECURITY DEFINER, reviewed): a job is COMPLETED only with its SUCCESS result and live transcript, FAILED only with its FAILED result; a job handed back to the queue of a paused or cancelled run becomes PAUSED or CANCELLED.';
-COMMENT ON FUNCTION @extschema@.probe_jobs_sync_run() IS 'Trigger (SECURITY DEFINER, reviewed): moves a run PENDING -> RUNNING at its first claim and to COMPLETED when no job of it is unfinished, race-free under concurrent workers.';
-COMMENT ON TRIGGER probe_jobs_check_transition ON @extschema@.probe_jobs IS 'Guards the transitions to COMPLETED and FAILED and redirects retries of paused or cancelled runs.';
-COMMENT ON TRIGGER probe_jobs_sync_run ON @extschema@.probe_jobs IS 'Keeps runs.status in step with the jobs (first claim, every job finished).';
+COMMENT ON FUNCTION @extschema@.probe_jobs_check_transition() IS 'Trigger (SECURITY DEFINER, reviewed): a finished job (COMPLETED, FAILED, CANCELLED) keeps its state; a job is COMPLETED only with its SUCCESS result and live transcript, FAILED only with its FAILED result.';
+COMMENT ON FUNCTION @extschema@.probe_jobs_sync_run() IS 'Trigger (SECURITY DEFINER, reviewed): moves a run PENDING -> RUNNING at its first claim and to COMPLETED when no job of it is unfinished, race-free under concurrent workers; a job handed back to the queue of a paused or cancelled run becomes PAUSED or CANCELLED.';
+COMMENT ON TRIGGER probe_jobs_check_transition ON @extschema@.probe_jobs IS 'Keeps finished jobs finished and guards the transitions to COMPLETED and FAILED.';
+COMMENT ON TRIGGER probe_jobs_sync_run ON @extschema@.probe_jobs IS 'Keeps runs.status in step with the jobs (first claim, every job finished) and parks retries of paused or cancelled runs.';
 
 -------------------------------------------------------------------------------
 -- Cost estimate, preview and start
@@ -552,7 +570,7 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
 
-    -- Attempts left: back to the queue at once (the check trigger turns them
+    -- Attempts left: back to the queue at once (the run-status trigger turns them
     -- PAUSED or CANCELLED when their run is). Lease holder and role stay, so
     -- the expired worker's late report is recognised as lost, not as its own.
     WITH expired AS (
@@ -920,13 +938,17 @@ BEGIN
     IF fail_probe_job.retryable AND job.attempts < job.max_attempts THEN
         delay := coalesce(fail_probe_job.retry_after,
                           least(interval '10 seconds' * power(2, job.attempts - 1), interval '1 hour'));
-        RETURN QUERY
         UPDATE @extschema@.probe_jobs AS j
            SET state = 'QUEUED', next_attempt_at = now() + delay,
                last_error_code = fail_probe_job.error_code, last_error_message = msg
          WHERE j.run_id = fail_probe_job.run_id AND j.scenario_id = fail_probe_job.scenario_id
-           AND j.model_id = fail_probe_job.model_id AND j.sample_index = fail_probe_job.sample_index
-        RETURNING 'retry_scheduled'::text, j.state, j.next_attempt_at;
+           AND j.model_id = fail_probe_job.model_id AND j.sample_index = fail_probe_job.sample_index;
+        -- The state after the triggers: PAUSED or CANCELLED if the run is.
+        RETURN QUERY
+        SELECT 'retry_scheduled'::text, j.state, j.next_attempt_at
+          FROM @extschema@.probe_jobs AS j
+         WHERE j.run_id = fail_probe_job.run_id AND j.scenario_id = fail_probe_job.scenario_id
+           AND j.model_id = fail_probe_job.model_id AND j.sample_index = fail_probe_job.sample_index;
         RETURN;
     END IF;
 
@@ -1176,11 +1198,7 @@ CREATE POLICY probe_jobs_work ON @extschema@.probe_jobs
                     OR lease_expires_at OPERATOR(pg_catalog.<=) pg_catalog.now())))
     WITH CHECK ((lease_role OPERATOR(pg_catalog.=) (CURRENT_USER)::text
                  AND state OPERATOR(pg_catalog.=) ANY (ARRAY['RUNNING', 'COMPLETED', 'FAILED']))
-                OR state OPERATOR(pg_catalog.=) 'QUEUED'
-                OR (state OPERATOR(pg_catalog.=) ANY (ARRAY['PAUSED', 'CANCELLED'])
-                    AND EXISTS (SELECT 1 FROM @extschema@.runs AS r
-                                 WHERE r.id OPERATOR(pg_catalog.=) probe_jobs.run_id
-                                   AND r.status OPERATOR(pg_catalog.=) probe_jobs.state)));
+                OR state OPERATOR(pg_catalog.=) 'QUEUED');
 
 CREATE POLICY transcripts_read ON @extschema@.transcripts
     FOR SELECT USING (true);
