@@ -26,16 +26,22 @@ if has_function "$db" export_run_csv; then
 INSERT INTO multisample.definitions (id, name) VALUES ('def-inject', 'injection');
 INSERT INTO multisample.scenarios (id, definition_id, name, content) VALUES
     ('scn-inject', 'def-inject', 'x', jsonb_build_object('dimensions', jsonb_build_object(
-        $$a'); DROP TABLE multisample.runs; --$$, 1, 'b") FROM pg_roles; --', 2, E'c\', 3, '%s%1$s', 4, 'ü😀', 5)));
+        $$a'); DROP TABLE multisample.runs; --$$, 1, 'b") FROM pg_roles; --', 2, 'c\', 3, '%s%1$s', 4, 'ü😀', 5)));
 INSERT INTO multisample.runs (id, definition_id) VALUES ('run-inject', 'def-inject');
 INSERT INTO multisample.transcripts (id, run_id, scenario_id, model_id, sample_index, score)
 VALUES ('t-inject', 'run-inject', 'scn-inject', 'm', 0, 1);
 SQL
     header=$(q "$db" "SELECT * FROM multisample.export_run_csv('run-inject') LIMIT 1" 2>&1)
-    expected=$("$PY" -c 'import csv, io, sys
-names = sorted(["a'); DROP TABLE multisample.runs; --", "b") FROM pg_roles; --", "c\", "%s%1$s", "ü😀"], key=lambda n: n.encode())
-out = io.StringIO(); csv.writer(out, lineterminator="").writerow(["AI Model Name", "Sample Index"] + names + ["Decision Code", "Decision Text", "Transcript ID", "Target Response"])
-print(out.getvalue())')
+    expected=$("$PY" - <<'PY'
+import csv, io
+names = sorted(["a'); DROP TABLE multisample.runs; --", 'b") FROM pg_roles; --', "c\\", "%s%1$s", "\u00fc\U0001F600"],
+               key=lambda n: n.encode())
+out = io.StringIO()
+csv.writer(out, lineterminator="").writerow(["AI Model Name", "Sample Index"] + names
+                                            + ["Decision Code", "Decision Text", "Transcript ID", "Target Response"])
+print(out.getvalue())
+PY
+)
     is "$header" "$expected" "export_run_csv: hostile dimension names come back as quoted header text (no SQL injection)"
     is "$(q "$db" "SELECT count(*) > 0 FROM multisample.runs")" t "export_run_csv: the runs table is still there"
 fi
