@@ -134,7 +134,7 @@ wait "$vg_pid" 2>/dev/null
 # Error blocks: "==pid== <kind>" followed by stack lines up to a blank "==pid==".
 "$PY" - "$tmp/vg" <<'PY'
 import glob, re, sys
-ours, other, kinds = [], 0, {}
+ours, other, kinds, shown = [], 0, {}, []
 for path in glob.glob(sys.argv[1] + "/vg.*.log"):
     text = open(path, errors="replace").read()
     for block in re.split(r"\n==\d+== \n", text):
@@ -146,8 +146,12 @@ for path in glob.glob(sys.argv[1] + "/vg.*.log"):
         else:
             other += 1
             kinds[lines[0][:60]] = kinds.get(lines[0][:60], 0) + 1
+            if not lines[0].startswith("Syscall param"):
+                shown.append("\n".join(lines[:6]))
 for k, v in sorted(kinds.items()):
     print(f"# valgrind report outside our code (PostgreSQL itself): {v} x {k}")
+for b in shown[:2]:
+    print("\n".join("#   " + l for l in b.splitlines()))
 if ours:
     print(f"not ok - valgrind: no invalid access or uninitialised value in multisample.so ({len(ours)} reports)")
     for b in ours[:5]:
