@@ -1087,11 +1087,16 @@ RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $$
+    -- Segment ends are clamped to 0..30 and kept in order, in numeric, so
+    -- any counts (negative, above total, near the bigint limit) give a bar
+    -- exactly 30 wide.
     SELECT '[' || repeat('#', c) || repeat('x', f - c) || repeat('>', r - f) || repeat('.', 30 - r) || ']'
-      FROM (SELECT least(30, (30 * $2 / t))::integer AS c,
-                   least(30, (30 * ($2 + $3) / t))::integer AS f,
-                   least(30, (30 * ($2 + $3 + $4) / t))::integer AS r
-              FROM (SELECT nullif(greatest($1, 0), 0) AS t) AS z) AS parts
+      FROM (SELECT c, greatest(c, f) AS f, greatest(c, f, r) AS r
+              FROM (SELECT least(30, greatest(0, floor(30 * $2::numeric / t)))::integer AS c,
+                           least(30, greatest(0, floor(30 * ($2::numeric + $3) / t)))::integer AS f,
+                           least(30, greatest(0, floor(30 * ($2::numeric + $3 + $4) / t)))::integer AS r
+                      FROM (SELECT nullif(greatest($1, 0), 0)::numeric AS t) AS z
+                     WHERE t IS NOT NULL) AS raw) AS parts
 $$;
 
 COMMENT ON FUNCTION @extschema@.progress_bar(bigint, bigint, bigint, bigint) IS
