@@ -14,9 +14,8 @@ MODULE_big  = multisample
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 PGFILEDESC  = "multisample - multi-sample evaluation runs and variance statistics"
 
-UPGRADE_1_1 = multisample--1.0--1.1.sql
-DATA        = multisample--1.0.sql $(UPGRADE_1_1)
-EXTRA_CLEAN = multisample.control $(UPGRADE_1_1)
+DATA        = multisample--1.0.sql multisample--1.0--1.1.sql
+EXTRA_CLEAN = multisample.control
 
 # pg_regress: the upgrade test runs first (it creates 1.0, walks the upgrade
 # chain and leaves a fresh 1.1 install for the tests after it).
@@ -34,12 +33,7 @@ PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-all: multisample.control $(UPGRADE_1_1)
-
-# Until 1.1 is released its upgrade script is assembled from the fragments in
-# src/sql/, one per area (schema, statistics, jobs, queue, analysis).
-$(UPGRADE_1_1): $(sort $(wildcard src/sql/*.sql))
-	cat $^ > $@
+all: multisample.control
 
 multisample.control: multisample.control.in META.json
 	sed 's/@EXTVERSION@/$(EXTVERSION)/' $< > $@

@@ -383,3 +383,12 @@ DROP ROLE regress_ms_dashboard;
 
 -- Give the other tests' runs back.
 SELECT count(*) >= 0 AS resumed FROM parked, LATERAL multisample.resume_run(parked.id);
+
+-- progress_bar is always 30 wide whatever the counts (the hostile-input
+-- campaign once found a negative count building a 700 MB string); NULL
+-- when there is no total.
+SELECT multisample.progress_bar(100, 50, 10, 5) AS half_done,
+       multisample.progress_bar(1703593701, 101, 1063695281, -41628254006830183) AS negative_running,
+       multisample.progress_bar(10, 20, 0, 0) AS over_total,
+       multisample.progress_bar(9223372036854775807, 9223372036854775807, 9223372036854775807, 9223372036854775807) AS at_bigint_limit,
+       multisample.progress_bar(0, 1, 1, 1) IS NULL AS zero_total_is_null;
