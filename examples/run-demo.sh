@@ -27,7 +27,7 @@ q -c "SELECT m->>'modelId' AS model, m->>'probes' AS probes, m->>'tokenSource' A
 
 echo "== Starting the run"
 run_id=$(q -At -c "SELECT run_id FROM multisample.start_run('moral-dilemmas-v1', $models,
-                        samples_per_scenario => 5, priority => 'NORMAL')")
+                        samples_per_scenario => 5, priority => 'NORMAL', id => 'moral-dilemmas-demo')")
 echo "run $run_id"
 q -c "SELECT run_id, status, total, completed, queued, bar FROM multisample.run_progress WHERE run_id = '$run_id'"
 
