@@ -42,7 +42,7 @@ SELECT sample_index, transcript_id, scenario_name, score
   FROM multisample.transcript_samples WHERE run_id = 'sm-run' AND scenario_id = 'sm-s1' AND model_id = 'm';
 -- Filterable by sample_index.
 SELECT transcript_id FROM multisample.transcript_samples
- WHERE run_id = 'sm-run' AND model_id = 'm' AND sample_index = 2;
+ WHERE run_id = 'sm-run' AND model_id = 'm' AND sample_index = 2 ORDER BY transcript_id;
 
 -- Turn by turn, side by side: samples 0 and 1 of sm-s1 differ from turn 2.
 SELECT coalesce(a.turn_index, b.turn_index) AS turn_index, a.role, a.content AS sample_0, b.content AS sample_1,
