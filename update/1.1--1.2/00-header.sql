@@ -1,0 +1,12 @@
+-- multisample 1.1 -> 1.2: security (no SECURITY DEFINER, derived run
+-- status, a queue no worker can wedge), limits on scores and costs, model
+-- comparison, exports for the reference platform's consumers, charts,
+-- adaptive sampling and Citus.
+--
+-- Each file of update/1.1--1.2/ holds one concern; make concatenates them in
+-- name order into multisample--1.1--1.2.sql. Every name is schema-qualified
+-- (@extschema@., pg_catalog., OPERATOR(pg_catalog.x)) and every function pins
+-- search_path, so nothing here or in the functions it creates resolves to an
+-- object another role planted. Citus runs this script again on every worker
+-- node: changes to tables and their data are DO blocks that act only where
+-- @extschema@.on_coordinator() says so (see 01-citus-guard.sql).
