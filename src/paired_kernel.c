@@ -1,0 +1,134 @@
+/*
+ * paired_kernel.c
+ *      Paired observations: the merge and the inverse of the running
+ *      statistics (the update is inline in paired_kernel.h) and the paired
+ *      t-test, interval, effect size and correlation of a state. No
+ *      PostgreSQL dependency.
+ *
+ * Must not be compiled with -ffast-math or -fassociative-math (see
+ * stats_kernel.c).
+ */
+#include <math.h>
+
+#include "cdf.h"
+#include "paired_kernel.h"
+
+/* mean(q) - mean(p), from the double-double means. */
+static double
+MeanDifference(const MsMoments *q, const MsMoments *p)
+{
+	double		s;
+	double		e;
+
+	MsTwoSum(q->mean, -p->mean, &s, &e);
+	return s + (e + (q->mean_low - p->mean_low));
+}
+
+/*
+ * Merges q into p: the moments of a, b and d with the Chan-Golub-LeVeque
+ * formula, and C = C_p + C_q + n_p n_q / n (mean_a,q - mean_a,p)(mean_b,q - mean_b,p).
+ */
+MsMomentsStatus
+MsPairedCombine(MsPaired *p, const MsPaired *q)
+{
+	MsMomentsStatus status;
+	double		co_moment;
+
+	if (q->a.count == 0.0)
+		return MS_MOMENTS_OK;
+	if (p->a.count == 0.0)
+	{
+		*p = *q;
+		return MS_MOMENTS_OK;
+	}
+	if (isfinite(p->co_moment) && isfinite(q->co_moment))
+		co_moment = p->co_moment + q->co_moment +
+			MeanDifference(&q->a, &p->a) * MeanDifference(&q->b, &p->b) *
+			(p->a.count * (q->a.count / (p->a.count + q->a.count)));
+	else
+		co_moment = NAN;
+	status = MsMomentsCombine(&p->a, &q->a);
+	if (status == MS_MOMENTS_OK)
+		status = MsMomentsCombine(&p->b, &q->b);
+	if (status == MS_MOMENTS_OK)
+		status = MsMomentsCombine(&p->d, &q->d);
+	p->co_moment = co_moment;
+	if (status == MS_MOMENTS_OK && isfinite(p->a.m2) && isfinite(p->b.m2) && !isfinite(co_moment))
+		status = MS_MOMENTS_OVERFLOW;
+	return status;
+}
+
+/*
+ * Removes a pair added before (window frames), or asks for a restart when
+ * one of the three moments cannot remove its value exactly enough (see
+ * MsMomentsRemove: a value at the min or max, or anything not finite). The
+ * co-moment loses (x - mean_a)(y - mean_b) n / (n - 1), with the means
+ * before the removal; since x and y lie strictly inside the ranges of a and
+ * b, that term is at most the product of the ranges, which the remaining
+ * second moments bound, so the subtraction stays accurate.
+ */
+MsMomentsStatus
+MsPairedRemove(MsPaired *p, double x, double y)
+{
+	MsPaired	r = *p;
+	double		n = p->a.count;
+
+	if (MsMomentsRemove(&r.a, x) != MS_MOMENTS_OK ||
+		MsMomentsRemove(&r.b, y) != MS_MOMENTS_OK ||
+		MsMomentsRemove(&r.d, x - y) != MS_MOMENTS_OK)
+		return MS_MOMENTS_RESTART;
+	r.co_moment = p->co_moment -
+		MsMomentsDeviation(x, &p->a) * MsMomentsDeviation(y, &p->b) * (n / (n - 1.0));
+	*p = r;
+	return MS_MOMENTS_OK;
+}
+
+/*
+ * The paired comparison of a state, t_crit being the (1 + level)/2 quantile
+ * of Student's t with pairs - 1 degrees of freedom. With s = sd(a - b):
+ * std_error = s / sqrt(n), interval mean_difference -+ t_crit std_error,
+ * t = mean_difference / std_error with a two-sided p-value, d_z =
+ * mean_difference / s; correlation C / sqrt(M2_a M2_b), clamped to
+ * [-1, 1] (rounding can leave it a few ulps outside). One pair defines
+ * only the means; s = 0 leaves the test and the effect size undefined;
+ * sd(a) = 0 or sd(b) = 0 the correlation. With a non-finite value, every
+ * figure after the means is NaN.
+ */
+void
+MsPairedSummarize(const MsPaired *p, double t_crit, MsPairedResult *r)
+{
+	double		n = p->a.count;
+	double		sd;
+
+	r->pairs = n;
+	r->mean_a = MsMomentsMean(&p->a);
+	r->mean_b = MsMomentsMean(&p->b);
+	r->mean_difference = MsMomentsMean(&p->d);
+	r->has_spread = n >= 2.0;
+	r->has_test = false;
+	r->has_correlation = false;
+	if (!r->has_spread)
+		return;
+
+	r->df = n - 1.0;
+	sd = sqrt(p->d.m2 / r->df);
+	r->std_error = sd / sqrt(n);
+	r->lower = r->mean_difference - t_crit * r->std_error;
+	r->upper = r->mean_difference + t_crit * r->std_error;
+	if (sd != 0.0)
+	{
+		r->has_test = true;
+		r->t_statistic = r->mean_difference / r->std_error;
+		r->p_value = 2.0 * MsTCdf(-fabs(r->t_statistic), r->df);
+		r->effect_size = r->mean_difference / sd;
+	}
+	if (p->a.m2 != 0.0 && p->b.m2 != 0.0)
+	{
+		r->has_correlation = true;
+		r->correlation = p->co_moment / (sqrt(p->a.m2) * sqrt(p->b.m2));
+		if (r->correlation > 1.0)
+			r->correlation = 1.0;
+		else if (r->correlation < -1.0)
+			r->correlation = -1.0;
+	}
+}
