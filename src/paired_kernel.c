@@ -13,6 +13,71 @@
 #include "cdf.h"
 #include "paired_kernel.h"
 
+/*
+ * MsPairedAccum for the first pair and for non-finite values (isfinite(d)
+ * fails exactly when x or y is not finite, or their difference overflows):
+ * the moments follow MsMomentsAccum's rules and the co-moment becomes NaN.
+ */
+MsMomentsStatus
+MsPairedAccumGeneral(MsPaired *p, double x, double y)
+{
+	double		d = x - y;
+	MsMomentsStatus status;
+
+	if (isfinite(x) && isfinite(y) && !isfinite(d))
+		return MS_MOMENTS_OVERFLOW;
+	if (p->a.count == 0.0)
+	{
+		MsMomentsFirst(&p->a, x);
+		MsMomentsFirst(&p->b, y);
+		MsMomentsFirst(&p->d, d);
+		p->co_moment = isfinite(d) ? 0.0 : NAN;
+		return MS_MOMENTS_OK;
+	}
+	status = MsMomentsAccum(&p->a, x);
+	if (status == MS_MOMENTS_OK)
+		status = MsMomentsAccum(&p->b, y);
+	if (status == MS_MOMENTS_OK)
+		status = MsMomentsAccum(&p->d, d);
+	/* a side still finite keeps a canonical split (see MsPairedMomentsValid) */
+	if (isfinite(p->a.mean))
+		MsMomentsNormalize(&p->a);
+	if (isfinite(p->b.mean))
+		MsMomentsNormalize(&p->b);
+	p->co_moment = NAN;
+	return status;
+}
+
+/*
+ * One variable in a state MsPairedIsValid's inline test did not recognise:
+ * a finite variable of two or more values as there, anything else as an
+ * MsMoments.
+ */
+static bool
+VariableValid(const MsMoments *m)
+{
+	if (m->count >= 2.0 && isfinite(m->mean))
+		return MsMomentsIsValidGeneral(m) || MsPairedMomentsValid(m);
+	return MsMomentsIsValidGeneral(m);
+}
+
+/* See MsPairedIsValid: the states its inline test leaves to this one. */
+bool
+MsPairedIsValidGeneral(const MsPaired *p)
+{
+	bool		finite;
+
+	if (!VariableValid(&p->a) || !VariableValid(&p->b) || !VariableValid(&p->d) ||
+		p->b.count != p->a.count || p->d.count != p->a.count)
+		return false;
+	finite = !isnan(p->a.m2) && !isnan(p->b.m2);
+	if (isnan(p->d.m2) == finite)
+		return false;
+	if (!finite)
+		return isnan(p->co_moment);
+	return isfinite(p->co_moment) && (p->a.count >= 2.0 || p->co_moment == 0.0);
+}
+
 /* mean(q) - mean(p), from the double-double means. */
 static double
 MeanDifference(const MsMoments *q, const MsMoments *p)

@@ -5,10 +5,11 @@
  *      the co-moment of a and b; and the paired t-test, interval, effect
  *      size and correlation they give. No PostgreSQL dependency.
  *
- * Each of a, b and d = a - b is an MsMoments (stats_kernel.h): Welford's
- * update with a double-double mean, the Chan-Golub-LeVeque merge and the
- * guarded inverse for window frames, so data on a large offset (1e9 + small
- * values) lose nothing. The differences have their own moments because
+ * Each of a, b and d = a - b is an MsMoments (stats_kernel.h), merged with
+ * its Chan-Golub-LeVeque formula and removed (window frames) with its
+ * guarded inverse, both on the double-double mean; the per-row update is
+ * Welford's on the values minus a shift (MsPairedUpdate), which keeps data
+ * on a large offset (1e9 + small values) exact at a third of the latency. The differences have their own moments because
  * sd(a - b) computed from var(a) + var(b) - 2 cov(a, b) cancels exactly
  * when the pairs are strongly correlated, which is the usual case (both
  * models find the same scenarios hard). The co-moment
@@ -55,31 +56,79 @@ typedef struct MsPairedResult
 extern MsMomentsStatus MsPairedCombine(MsPaired *p, const MsPaired *q);
 extern MsMomentsStatus MsPairedRemove(MsPaired *p, double x, double y);
 extern void MsPairedSummarize(const MsPaired *p, double t_crit, MsPairedResult *r);
+extern bool MsPairedIsValidGeneral(const MsPaired *p);
+extern MsMomentsStatus MsPairedAccumGeneral(MsPaired *p, double x, double y);
 
 /*
- * Whether a state could have been produced by these functions: three valid
- * MsMoments with the same count; the second moments of d and the co-moment
+ * The checks of one finite variable of a state of two or more pairs (count
+ * aside). The mean is mean + mean_low, where mean is a shift (see
+ * MsPairedUpdate) within [min, max] and |mean_low| at most max - min, up to
+ * rounding; after a merge or an inverse the split is canonical again
+ * (|mean_low| <= 2^-45 |mean|).
+ */
+static inline bool
+MsPairedMomentsValid(const MsMoments *m)
+{
+	double		slack = MS_MEAN_LOW_FOLD * fabs(m->mean);
+
+	return m->m2 >= 0.0 && m->m2 <= DBL_MAX && fabs(m->min) <= DBL_MAX && fabs(m->max) <= DBL_MAX &&
+		m->mean >= m->min - slack && m->mean <= m->max + slack &&
+		fabs(m->mean_low) <= (m->max - m->min) * (1.0 + MS_MEAN_LOW_FOLD) + slack;
+}
+
+/*
+ * Whether a state could have been produced by these functions: three
+ * variables with the same count, each valid as above (or as an MsMoments
+ * when a value was not finite); the second moments of d and the co-moment
  * NaN exactly when a value of a or b was not finite (else the co-moment is
- * finite, and 0 for fewer than two pairs). Inline: checked on every row.
+ * finite, and 0 for fewer than two pairs). Inline, since the aggregate
+ * checks its state on every row: the usual state (two or more finite
+ * pairs) is recognised here, anything else goes to MsPairedIsValidGeneral.
  */
 static inline bool
 MsPairedIsValid(const MsPaired *p)
 {
-	bool		finite;
+	double		n = p->a.count;
 
-	if (!MsMomentsIsValid(&p->a) || !MsMomentsIsValid(&p->b) || !MsMomentsIsValid(&p->d) ||
-		p->b.count != p->a.count || p->d.count != p->a.count)
-		return false;
-	finite = !isnan(p->a.m2) && !isnan(p->b.m2);
-	if (isnan(p->d.m2) == finite)
-		return false;
-	if (!finite)
-		return isnan(p->co_moment);
-	return isfinite(p->co_moment) && (p->a.count >= 2.0 || p->co_moment == 0.0);
+	if (n >= 2.0 && n <= MS_MOMENTS_MAX_COUNT && n == (double) (int64_t) n &&
+		p->b.count == n && p->d.count == n && isfinite(p->co_moment) &&
+		MsPairedMomentsValid(&p->a) && MsPairedMomentsValid(&p->b) && MsPairedMomentsValid(&p->d))
+		return true;
+	return MsPairedIsValidGeneral(p);
+}
+
+/*
+ * Welford's update of one finite variable of a finite state, given the new
+ * count n and 1/n; returns the deviation from the old mean. The mean is
+ * kept as mean + mean_low, and this update leaves mean alone as a shift
+ * (the first value, or the mean as a merge or an inverse left it, always
+ * within the data's range) and runs Welford's update on y = x - shift in
+ * mean_low: for data on an offset (1e9 + small values) y is exact
+ * (Sterbenz: x is within a factor 2 of the shift) and small, so nothing is
+ * lost to the offset, and the loop-carried dependency per row is one
+ * subtraction, one multiplication and one addition (a double-double mean
+ * update needs about three times as long). With the shift a value of the
+ * data, |mean - shift| <= sqrt(M2), which bounds the rounding of y and of
+ * Welford's update on it to a few ulps of M2 times sqrt(n) at worst.
+ */
+static inline double
+MsPairedUpdate(MsMoments *m, double x, double n, double rn)
+{
+	double		y = x - m->mean;
+	double		delta = y - m->mean_low;
+
+	m->mean_low += delta * rn;
+	m->m2 += delta * (y - m->mean_low);
+	m->count = n;
+	m->min = x < m->min ? x : m->min;
+	m->max = x > m->max ? x : m->max;
+	return delta;
 }
 
 /*
  * Adds the pair (x, y). Inline: it is the per-row work of the aggregate.
+ * The usual case (finite values into a state of finite values) is handled
+ * here; the first pair and non-finite values go to MsPairedAccumGeneral.
  * The co-moment grows by (x - mean_a)(y - mean_b) (n - 1) / n with the
  * means before the update (Welford's form, as M2). Returns
  * MS_MOMENTS_OVERFLOW when finite values give a non-finite result (the
@@ -89,37 +138,25 @@ static inline MsMomentsStatus
 MsPairedAccum(MsPaired *p, double x, double y)
 {
 	double		d = x - y;
-	double		rn = 1.0 / (p->a.count + 1.0);
+	double		n = p->a.count + 1.0;
+	double		rn = 1.0 / n;
 	double		dx;
 	double		dy;
-	MsMomentsStatus status;
 
-	if (isfinite(x) && isfinite(y) && !isfinite(d))
+	if (!(p->a.count != 0.0 && isfinite(d) && isfinite(p->co_moment)))
+		return MsPairedAccumGeneral(p, x, y);
+	dx = MsPairedUpdate(&p->a, x, n, rn);
+	dy = MsPairedUpdate(&p->b, y, n, rn);
+	MsPairedUpdate(&p->d, d, n, rn);
+	p->co_moment += dx * (dy - dy * rn);
+	/*
+	 * A mean moves towards the new value, so it stays finite unless the
+	 * deviation overflowed, which leaves its M2 NaN or infinite.
+	 */
+	if (!(p->a.m2 <= DBL_MAX && p->b.m2 <= DBL_MAX && p->d.m2 <= DBL_MAX &&
+		  isfinite(p->co_moment)))
 		return MS_MOMENTS_OVERFLOW;
-	if (p->a.count == 0.0)
-	{
-		MsMomentsFirst(&p->a, x);
-		MsMomentsFirst(&p->b, y);
-		MsMomentsFirst(&p->d, d);
-		p->co_moment = isfinite(d) ? 0.0 : NAN;
-		return MS_MOMENTS_OK;
-	}
-	dx = MsMomentsDeviation(x, &p->a);
-	dy = MsMomentsDeviation(y, &p->b);
-	status = MsMomentsAccum(&p->a, x);
-	if (status == MS_MOMENTS_OK)
-		status = MsMomentsAccum(&p->b, y);
-	if (status == MS_MOMENTS_OK)
-		status = MsMomentsAccum(&p->d, d);
-	if (isfinite(p->a.m2) && isfinite(p->b.m2))
-	{
-		p->co_moment += dx * (dy - dy * rn);
-		if (!isfinite(p->co_moment))
-			return MS_MOMENTS_OVERFLOW;
-	}
-	else
-		p->co_moment = NAN;
-	return status;
+	return MS_MOMENTS_OK;
 }
 
 #endif							/* MULTISAMPLE_PAIRED_KERNEL_H */
