@@ -194,7 +194,7 @@ ms_minimum_detectable_difference(PG_FUNCTION_ARGS)
 static void
 CheckPassArguments(int64 n, int64 c, int32 k)
 {
-	if (n < 0 || (double) n > MS_PASS_AT_K_MAX_N)
+	if (n < 0 || n > (int64) MS_PASS_AT_K_MAX_N)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("n must be between 0 and 2^53, got " INT64_FORMAT, n)));

@@ -6,9 +6,10 @@
  *      paired_kernel.c.
  *
  * State: float8[20] = the moments of a {count, mean, M2, min, max,
- * mean_low}, of b and of d = a - b (the same six each), the co-moment of a
- * and b, and the level; all zero when empty (the INITCOND). The level is 0
- * until a row of the three-argument form sets it. A float8[] (not internal)
+ * mean_low}, of b and of d = a - b (the same six each; mean + mean_low is
+ * the mean, see paired_kernel.h), the co-moment of a and b, and the level;
+ * all zero when empty (the INITCOND). The level is 0 until a row
+ * of the three-argument form sets it. A float8[] (not internal)
  * needs no serialization, survives text round-trips and lets Citus push
  * partial aggregation to its workers. Every function validates the state
  * it is given, since anyone can call it directly with a forged array.

@@ -1,7 +1,8 @@
 /*
  * paired_kernel.c
- *      Paired observations: the merge and the inverse of the running
- *      statistics (the update is inline in paired_kernel.h) and the paired
+ *      Paired observations: the first pair and non-finite values, the
+ *      merge and the inverse of the running statistics (the usual update is
+ *      inline in paired_kernel.h), the general state check, and the paired
  *      t-test, interval, effect size and correlation of a state. No
  *      PostgreSQL dependency.
  *
@@ -14,9 +15,27 @@
 #include "paired_kernel.h"
 
 /*
+ * Brings the finite means to canonical double-double form: shift + mean_low
+ * summed without loss into mean + mean_low with |mean_low| <= ulp(mean) / 2
+ * (TwoSum), the new shift being the current mean. MsMoments' merge and
+ * inverse then apply as they are.
+ */
+void
+MsPairedSettle(MsPaired *p)
+{
+	if (isfinite(p->a.mean))
+		MsMomentsNormalize(&p->a);
+	if (isfinite(p->b.mean))
+		MsMomentsNormalize(&p->b);
+	if (isfinite(p->d.mean))
+		MsMomentsNormalize(&p->d);
+}
+
+/*
  * MsPairedAccum for the first pair and for non-finite values (isfinite(d)
  * fails exactly when x or y is not finite, or their difference overflows):
- * the moments follow MsMomentsAccum's rules and the co-moment becomes NaN.
+ * the moments follow MsMomentsAccum's rules on settled means, and the
+ * co-moment becomes NaN.
  */
 MsMomentsStatus
 MsPairedAccumGeneral(MsPaired *p, double x, double y)
@@ -34,30 +53,29 @@ MsPairedAccumGeneral(MsPaired *p, double x, double y)
 		p->co_moment = isfinite(d) ? 0.0 : NAN;
 		return MS_MOMENTS_OK;
 	}
+	MsPairedSettle(p);
 	status = MsMomentsAccum(&p->a, x);
 	if (status == MS_MOMENTS_OK)
 		status = MsMomentsAccum(&p->b, y);
 	if (status == MS_MOMENTS_OK)
 		status = MsMomentsAccum(&p->d, d);
-	/* a side still finite keeps a canonical split (see MsPairedMomentsValid) */
-	if (isfinite(p->a.mean))
-		MsMomentsNormalize(&p->a);
-	if (isfinite(p->b.mean))
-		MsMomentsNormalize(&p->b);
+	/* a side still finite keeps a canonical mean */
+	MsPairedSettle(p);
 	p->co_moment = NAN;
 	return status;
 }
 
 /*
- * One variable in a state MsPairedIsValid's inline test did not recognise:
- * a finite variable of two or more values as there, anything else as an
- * MsMoments.
+ * One variable in a state that MsPairedIsValid's inline test did not
+ * recognise: a finite variable of two or more values as there, anything
+ * else as an MsMoments.
  */
 static bool
 VariableValid(const MsMoments *m)
 {
-	if (m->count >= 2.0 && isfinite(m->mean))
-		return MsMomentsIsValidGeneral(m) || MsPairedMomentsValid(m);
+	if (m->count >= 2.0 && m->count <= MS_MOMENTS_MAX_COUNT && m->count == floor(m->count) &&
+		isfinite(m->mean))
+		return MsPairedVariableValid(m);
 	return MsMomentsIsValidGeneral(m);
 }
 
@@ -78,7 +96,7 @@ MsPairedIsValidGeneral(const MsPaired *p)
 	return isfinite(p->co_moment) && (p->a.count >= 2.0 || p->co_moment == 0.0);
 }
 
-/* mean(q) - mean(p), from the double-double means. */
+/* mean(q) - mean(p), from the double-double means (any split). */
 static double
 MeanDifference(const MsMoments *q, const MsMoments *p)
 {
@@ -96,27 +114,30 @@ MeanDifference(const MsMoments *q, const MsMoments *p)
 MsMomentsStatus
 MsPairedCombine(MsPaired *p, const MsPaired *q)
 {
+	MsPaired	r = *q;
 	MsMomentsStatus status;
 	double		co_moment;
 
-	if (q->a.count == 0.0)
+	if (r.a.count == 0.0)
 		return MS_MOMENTS_OK;
 	if (p->a.count == 0.0)
 	{
-		*p = *q;
+		*p = r;
 		return MS_MOMENTS_OK;
 	}
-	if (isfinite(p->co_moment) && isfinite(q->co_moment))
-		co_moment = p->co_moment + q->co_moment +
-			MeanDifference(&q->a, &p->a) * MeanDifference(&q->b, &p->b) *
-			(p->a.count * (q->a.count / (p->a.count + q->a.count)));
+	MsPairedSettle(p);
+	MsPairedSettle(&r);
+	if (isfinite(p->co_moment) && isfinite(r.co_moment))
+		co_moment = p->co_moment + r.co_moment +
+			MeanDifference(&r.a, &p->a) * MeanDifference(&r.b, &p->b) *
+			(p->a.count * (r.a.count / (p->a.count + r.a.count)));
 	else
 		co_moment = NAN;
-	status = MsMomentsCombine(&p->a, &q->a);
+	status = MsMomentsCombine(&p->a, &r.a);
 	if (status == MS_MOMENTS_OK)
-		status = MsMomentsCombine(&p->b, &q->b);
+		status = MsMomentsCombine(&p->b, &r.b);
 	if (status == MS_MOMENTS_OK)
-		status = MsMomentsCombine(&p->d, &q->d);
+		status = MsMomentsCombine(&p->d, &r.d);
 	p->co_moment = co_moment;
 	if (status == MS_MOMENTS_OK && isfinite(p->a.m2) && isfinite(p->b.m2) && !isfinite(co_moment))
 		status = MS_MOMENTS_OVERFLOW;
@@ -137,13 +158,17 @@ MsPairedRemove(MsPaired *p, double x, double y)
 {
 	MsPaired	r = *p;
 	double		n = p->a.count;
+	double		dx;
+	double		dy;
 
+	MsPairedSettle(&r);
+	dx = MsMomentsDeviation(x, &r.a);
+	dy = MsMomentsDeviation(y, &r.b);
 	if (MsMomentsRemove(&r.a, x) != MS_MOMENTS_OK ||
 		MsMomentsRemove(&r.b, y) != MS_MOMENTS_OK ||
 		MsMomentsRemove(&r.d, x - y) != MS_MOMENTS_OK)
 		return MS_MOMENTS_RESTART;
-	r.co_moment = p->co_moment -
-		MsMomentsDeviation(x, &p->a) * MsMomentsDeviation(y, &p->b) * (n / (n - 1.0));
+	r.co_moment -= dx * dy * (n / (n - 1.0));
 	*p = r;
 	return MS_MOMENTS_OK;
 }

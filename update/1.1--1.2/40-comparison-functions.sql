@@ -43,9 +43,9 @@ COMMENT ON TYPE @extschema@.paired_comparison IS
     'Result of paired_comparison(a, b [, level]): pairs, the means of a and b, the mean of the differences a - b, its standard error sd(a - b) / sqrt(n), the Student-t interval (df = n - 1) at level, the t statistic and two-sided p-value, Cohen''s d_z = mean difference / sd(a - b), and Pearson''s correlation of a and b; NULL where undefined (one pair, zero spread)';
 
 -- Support functions. The state is float8[20]: the moments {count, mean, M2,
--- min, max, mean_low} of a, of b and of a - b, the co-moment of a and b,
--- and the level (0 unless paired_comparison(a, b, level) sets it); all
--- zeros when empty.
+-- min, max, mean_low} of a, of b and of a - b (mean + mean_low is the mean),
+-- the co-moment of a and b, and the level (0 unless paired_comparison(a, b,
+-- level) sets it); all zeros when empty.
 CREATE FUNCTION @extschema@.paired_accum(pg_catalog.float8[], pg_catalog.float8, pg_catalog.float8)
 RETURNS pg_catalog.float8[]
 AS 'MODULE_PATHNAME', 'ms_paired_accum'
