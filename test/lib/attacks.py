@@ -62,7 +62,8 @@ def sqlstate(res):
 # Everything a role may do, from the catalogs: its attributes, its
 # memberships, every privilege on every table, view, sequence, schema and
 # function of the database, what it owns, and the triggers on our tables
-# whose function it owns. Two snapshots that compare equal mean the role
+# whose function it owns (its rights on what it owns itself, outside our
+# schema, are its own business). Two snapshots that compare equal mean the role
 # gained nothing.
 SNAPSHOT_SQL = """
 SELECT 'attributes', concat_ws(' ', r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin,
@@ -82,6 +83,7 @@ SELECT 'relation ' || c.oid::pg_catalog.regclass::pg_catalog.text,
                                      'TRIGGER WITH GRANT OPTION']) AS p(priv)
  WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
    AND pg_catalog.has_table_privilege(%(role)s, c.oid, p.priv)
+   AND c.relowner <> %(role)s::pg_catalog.regrole
  GROUP BY c.oid
 UNION ALL
 SELECT 'column privileges on ' || c.oid::pg_catalog.regclass::pg_catalog.text,
@@ -148,7 +150,7 @@ CREATE TABLE {s}.planted_log (who text, what text, at timestamptz DEFAULT clock_
 GRANT INSERT, SELECT ON {s}.planted_log TO PUBLIC;
 CREATE SEQUENCE {s}.planted_calls;
 GRANT USAGE, SELECT, UPDATE ON {s}.planted_calls TO PUBLIC;
-CREATE FUNCTION {s}.planted_hit(what text) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION {s}.planted_hit(what text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
     PERFORM pg_catalog.nextval('{s}.planted_calls');
     INSERT INTO {s}.planted_log (who, what) VALUES (current_user, what);
@@ -174,11 +176,11 @@ def plant_lookalikes(cur, schema, log_schema, names_conn, relations=True):
     pg_catalog function called in our function bodies and views (same
     argument types), pg_catalog operators on the common types, and (if
     RELATIONS) tables named like ours. Each records its call through
-    LOG_SCHEMA.planted_hit and returns NULL. NAMES_CONN reads our schema
+    LOG_SCHEMA.planted_hit and returns NULL. CUR must be in autocommit mode
+    (a look-alike that cannot be created is skipped). NAMES_CONN reads our schema
     (it may be another database with the extension installed). Returns the
     number of objects planted."""
-    body = lambda label: (f"BEGIN PERFORM {log_schema}.planted_hit({label!r} || ' in ' || {schema!r}); "
-                          f"RETURN NULL; END")
+    body = lambda label: (f"BEGIN PERFORM {log_schema}.planted_hit('{label} in {schema}'); RETURN NULL; END")
     text = " ".join(r[0] or "" for r in rows(names_conn, """
         SELECT pg_catalog.string_agg(coalesce(p.prosrc, ''), ' ') FROM pg_catalog.pg_proc p
          WHERE p.pronamespace = 'multisample'::pg_catalog.regnamespace
@@ -196,14 +198,12 @@ def plant_lookalikes(cur, schema, log_schema, names_conn, relations=True):
     for name, args, ret in cur.fetchall():
         if any(PSEUDO.match(a) for a in args) or PSEUDO.match(ret):
             continue
-        cur.execute("SAVEPOINT p")
         try:
             cur.execute(f'CREATE FUNCTION {schema}."{name}"({", ".join(args)}) RETURNS {ret} '
-                        f'LANGUAGE plpgsql AS $${body(name)}$$')
-            cur.execute("RELEASE SAVEPOINT p")
+                        f'LANGUAGE plpgsql SET search_path = pg_catalog AS $${body(name)}$$')
             made += 1
         except psycopg2.Error:
-            cur.execute("ROLLBACK TO SAVEPOINT p")
+            pass  # (no such type or operator here: skipped; CUR is in autocommit)
     cur.execute("""
         SELECT o.oprname, pg_catalog.format_type(o.oprleft, NULL), pg_catalog.format_type(o.oprright, NULL),
                pg_catalog.format_type(o.oprresult, NULL)
@@ -217,21 +217,19 @@ def plant_lookalikes(cur, schema, log_schema, names_conn, relations=True):
              for l, r in (("character varying", "character varying"), ("text", "name"), ("name", "text"),
                           ("integer", "numeric"), ("double precision", "numeric"))]
     for i, (op, left, right, result) in enumerate(cur.fetchall() + extra):
-        cur.execute("SAVEPOINT p")
         try:
             cur.execute(f"CREATE FUNCTION {schema}.planted_op_{i}({left}, {right}) RETURNS {result} "
-                        f"LANGUAGE plpgsql AS $${body('operator ' + op)}$$")
+                        f"LANGUAGE plpgsql SET search_path = pg_catalog AS $${body('operator ' + op)}$$")
             cur.execute(f"CREATE OPERATOR {schema}.{op} (LEFTARG = {left}, RIGHTARG = {right}, "
                         f"FUNCTION = {schema}.planted_op_{i})")
-            cur.execute("RELEASE SAVEPOINT p")
             made += 1
         except psycopg2.Error:
-            cur.execute("ROLLBACK TO SAVEPOINT p")
+            pass  # (no such type or operator here: skipped; CUR is in autocommit)
     if relations:
         for (rel,) in rows(names_conn, """SELECT relname FROM pg_catalog.pg_class
                                            WHERE relnamespace = 'multisample'::pg_catalog.regnamespace
                                              AND relkind IN ('r', 'v')"""):
-            cur.execute(f'CREATE VIEW {schema}."{rel}" AS SELECT {log_schema}.planted_hit(\'relation {rel}\') AS hit')
+            cur.execute(f'CREATE VIEW {schema}."{rel}" AS SELECT {log_schema}.planted_hit(\'relation {rel}\')::text AS hit')
             made += 1
     return made
 
