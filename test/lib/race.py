@@ -29,7 +29,7 @@ CANCELLED = {"race-6", "race-7"}
 errors = collections.Counter()
 error_samples = {}
 lock = threading.Lock()
-claims = []           # (run_id, claimed at (server time))
+claims = []           # (run_id, claim started, claim returned) (server time)
 pauses = []           # (run_id, paused from (after commit), resumed from (before the call))
 stop = threading.Event()
 
@@ -48,8 +48,9 @@ def worker(n, role):
     while not stop.is_set():
         lease = "1 second" if rng.random() < 0.3 else "20 seconds"
         try:
-            cur.execute("SELECT run_id, scenario_id, model_id, sample_index, attempt, lease_expires_at - %s::interval "
-                        "FROM multisample.claim_probe_jobs(%s, 2, %s::interval)", (lease, name, lease))
+            # (claimed at: the claim's start; clock_timestamp(): after it ran)
+            cur.execute("SELECT run_id, scenario_id, model_id, sample_index, attempt, lease_expires_at - %s::interval, "
+                        "clock_timestamp() FROM multisample.claim_probe_jobs(%s, 2, %s::interval)", (lease, name, lease))
             jobs = cur.fetchall()
         except psycopg2.Error as e:
             count_error("claim", e)
@@ -58,7 +59,7 @@ def worker(n, role):
             time.sleep(0.01)
             continue
         with lock:
-            claims.extend((j[0], j[5]) for j in jobs)
+            claims.extend((j[0], j[5], j[6]) for j in jobs)
         for j in jobs:
             roll = rng.random()
             try:
@@ -213,7 +214,7 @@ def main():
     elapsed = time.time() - start
 
     stats = rows(su, "SELECT state, count(*) FROM multisample.probe_jobs GROUP BY 1 ORDER BY 1")
-    tap.diag(f"{elapsed:.1f} s; {len(claims)} claims, {len(pauses)} pause/resume pairs; jobs: {stats}")
+    tap.diag(f"{elapsed:.1f} s; {len(claims)} claimed jobs, {len(pauses)} pause/resume pairs; jobs: {stats}")
     tap.diag(f"errors by caller and SQLSTATE: {dict(errors)}")
     for k, v in error_samples.items():
         tap.diag(f"  {k}: {v}")
@@ -250,8 +251,10 @@ def main():
          WHERE (p.total, p.completed, p.failed, p.cancelled, p.running + p.queued + p.paused)
                IS DISTINCT FROM (t.total, t.completed, t.failed, t.cancelled, 0::bigint)""")
     tap.ok(not bad, "run_progress equals the truth for every run", bad)
-    during = [(run, str(t), str(since), str(until)) for run, t in claims for r, since, until in pauses
-              if r == run and since < t < until]
+    # A claim that started after a pause committed and returned before the
+    # resume was called ran entirely while the run was paused.
+    during = [(run, str(t), str(since), str(until)) for run, t, done in claims for r, since, until in pauses
+              if r == run and since < t and done < until]
     tap.ok(not during, f"no job of a paused run was handed out while it was paused ({len(pauses)} pauses checked)", during[:3])
     isolation_levels(su)
     su.close()
