@@ -26,7 +26,7 @@ import sys
 
 import psycopg2
 
-from attacks import plant_base, plant_lookalikes, rows, snapshot, snapshot_diff, typed, value
+from attacks import plant_base, plant_lookalikes, role_conn, rows, snapshot, snapshot_diff, typed, value
 from hostile import discover, plausible
 from mstest import Tap, call, connect
 
@@ -189,8 +189,7 @@ def part_a():
                   f"GRANT USAGE ON SCHEMA multisample TO {accomplice} WITH GRANT OPTION; "
                   f"GRANT CREATE ON SCHEMA public TO {accomplice}")
     tap.ok(res[0] == "ok", "A: installer passes its rights on with GRANT OPTION", res)
-    acc = connect(db_a)
-    acc.cursor().execute(f"SET ROLE {accomplice}")
+    acc = role_conn(db_a, accomplice)
     call(acc, "CREATE FUNCTION public.acc_trigger() RETURNS trigger LANGUAGE plpgsql AS $$ "
               "BEGIN PERFORM public.planted_hit('accomplice trigger'); RETURN NULL; END $$")
     refused(acc, "CREATE TRIGGER planted AFTER INSERT ON multisample.runs EXECUTE FUNCTION public.acc_trigger()",
@@ -243,8 +242,7 @@ def part_b():
                   f"GRANT USAGE ON SCHEMA multisample TO {accomplice}; GRANT CREATE ON SCHEMA multisample TO PUBLIC; "
                   f"GRANT CREATE ON SCHEMA public TO {accomplice}")
     tap.ok(res[0] == "ok", "B: under 1.1 it could pass TRIGGER on and open its schema to PUBLIC", res)
-    acc = connect(db_b)
-    acc.cursor().execute(f"SET ROLE {accomplice}")
+    acc = role_conn(db_b, accomplice)
     res = call(acc, "CREATE FUNCTION public.acc_trigger() RETURNS trigger LANGUAGE plpgsql AS $$ "
                     "BEGIN PERFORM public.planted_hit('accomplice trigger'); RETURN NULL; END $$; "
                     "CREATE TRIGGER acc AFTER INSERT OR UPDATE ON multisample.scenarios FOR EACH STATEMENT "
