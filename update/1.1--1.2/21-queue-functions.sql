@@ -121,7 +121,8 @@ BEGIN
                 UPDATE @extschema@.probe_jobs AS j
                    SET state = 'RUNNING', attempts = j.attempts + 1,
                        lease_holder = claim_probe_jobs.worker, lease_role = current_user,
-                       lease_expires_at = started + claim_probe_jobs.lease, claimed_at = started
+                       lease_expires_at = started + claim_probe_jobs.lease, claimed_at = started,
+                       finished_at = NULL
                   FROM picked AS p
                  WHERE j.run_id = head_run AND j.ctid = p.tid
                 RETURNING j.run_id, j.scenario_id, j.model_id, j.sample_index, j.attempts, j.max_attempts,
@@ -516,8 +517,7 @@ BEGIN
                 -- An answer recorded without its result: the sample is done;
                 -- take the job over and record the result that names it.
                 UPDATE @extschema@.probe_jobs AS j
-                   SET lease_holder = release_expired_leases.worker, lease_role = current_user,
-                       lease_expires_at = started + interval '1 minute'
+                   SET lease_holder = release_expired_leases.worker, lease_role = current_user
                  WHERE j.run_id = expired_run.run_id AND j.scenario_id = job.scenario_id
                    AND j.model_id = job.model_id AND j.sample_index = job.sample_index;
                 INSERT INTO @extschema@.probe_results
@@ -538,7 +538,7 @@ BEGIN
                 back_to := CASE WHEN run_state = 'CANCELLED' THEN 'CANCELLED' ELSE 'QUEUED' END;
                 finished := CASE WHEN back_to = 'CANCELLED' THEN started END;
                 msg := format('the lease of worker %s ran out before it reported (attempt %s of %s)',
-                              job.lease_holder, job.attempts, job.max_attempts);
+                              left(job.lease_holder, 200), job.attempts, job.max_attempts);
                 UPDATE @extschema@.probe_jobs AS j
                    SET state = back_to, next_attempt_at = started, finished_at = finished,
                        last_error_code = 'LEASE_EXPIRED', last_error_message = msg,
@@ -550,8 +550,7 @@ BEGIN
                 -- over first, so this role may write the FAILED result.
                 msg := format('the lease ran out on the last of %s attempts', job.max_attempts);
                 UPDATE @extschema@.probe_jobs AS j
-                   SET lease_holder = release_expired_leases.worker, lease_role = current_user,
-                       lease_expires_at = started + interval '1 minute'
+                   SET lease_holder = release_expired_leases.worker, lease_role = current_user
                  WHERE j.run_id = expired_run.run_id AND j.scenario_id = job.scenario_id
                    AND j.model_id = job.model_id AND j.sample_index = job.sample_index;
                 INSERT INTO @extschema@.probe_results
