@@ -318,11 +318,12 @@ BEGIN
                 USING ERRCODE = '42501', HINT = 'Claim with multisample.claim_probe_jobs().';
         END IF;
         -- Not from a paused or cancelled run (a job handed back meanwhile
-        -- waits there, queued).
+        -- waits there, queued): such a claim changes no row. (No error: a
+        -- claim that read the run's status just before a pause committed
+        -- gets fewer jobs, not an exception.)
         SELECT r.status INTO run_status FROM @extschema@.runs AS r WHERE r.id = NEW.run_id;
         IF run_status IN ('PAUSED', 'CANCELLED') THEN
-            RAISE EXCEPTION 'a worker may not claim % while its run is %', job, run_status
-                USING ERRCODE = '42501', HINT = 'Claim with multisample.claim_probe_jobs(), which passes over paused and cancelled runs.';
+            RETURN NULL;
         END IF;
         RETURN NEW;
     END IF;
