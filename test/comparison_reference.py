@@ -43,14 +43,20 @@ def t_quantile(p, df):
     return mp.findroot(lambda t: (1 - t_upper(t, df)) - p, (lo, hi), solver='anderson')
 
 
-def paired(a, b, level=0.95):
-    """The paired comparison of equal-length lists of exact values."""
+def paired(a, b, level=0.95, float_differences=False):
+    """The paired comparison of equal-length lists of exact values. With
+    float_differences, the differences are a - b rounded to a double, as
+    the aggregate (like any float8 expression) forms them; they are exact
+    whenever a and b are within a factor 2 of each other or of few digits."""
     n = len(a)
     if n == 0:
         return None
     fa = [Fraction(x) for x in a]
     fb = [Fraction(x) for x in b]
-    d = [x - y for x, y in zip(fa, fb)]
+    if float_differences:
+        d = [Fraction(float(x) - float(y)) for x, y in zip(a, b)]
+    else:
+        d = [x - y for x, y in zip(fa, fb)]
     ma, mb, md = sum(fa) / n, sum(fb) / n, sum(d) / n
     r = dict(pairs=n, mean_a=ma, mean_b=mb, mean_difference=md, std_error=None, lower=None,
              upper=None, level=None, t_statistic=None, df=None, p_value=None, effect_size=None,
