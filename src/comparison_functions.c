@@ -190,10 +190,17 @@ ms_minimum_detectable_difference(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(MsMinimumDetectableDifference((double) scenarios, variance, alpha, power));
 }
 
-/* Checks n, c and k of pass_at_k and pass_hat_k. */
+/*
+ * The arguments n, c and k of pass_at_k and pass_hat_k, checked, as
+ * doubles (exact: n <= 2^53).
+ */
 static void
-CheckPassArguments(int64 n, int64 c, int32 k)
+PassArguments(FunctionCallInfo fcinfo, double *n_out, double *c_out, double *k_out)
 {
+	int64		n = PG_GETARG_INT64(0);
+	int64		c = PG_GETARG_INT64(1);
+	int32		k = PG_GETARG_INT32(2);
+
 	if (n < 0 || n > (int64) MS_PASS_AT_K_MAX_N)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -207,28 +214,31 @@ CheckPassArguments(int64 n, int64 c, int32 k)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must be between 1 and n (" INT64_FORMAT "), got %d", n, k)));
+	*n_out = (double) n;
+	*c_out = (double) c;
+	*k_out = (double) k;
 }
 
 /* pass@k = 1 - C(n - c, k) / C(n, k) (Chen et al. 2021). */
 Datum
 ms_pass_at_k(PG_FUNCTION_ARGS)
 {
-	int64		n = PG_GETARG_INT64(0);
-	int64		c = PG_GETARG_INT64(1);
-	int32		k = PG_GETARG_INT32(2);
+	double		n;
+	double		c;
+	double		k;
 
-	CheckPassArguments(n, c, k);
-	PG_RETURN_FLOAT8(MsPassAtK((double) n, (double) c, (double) k));
+	PassArguments(fcinfo, &n, &c, &k);
+	PG_RETURN_FLOAT8(MsPassAtK(n, c, k));
 }
 
 /* pass^k = C(c, k) / C(n, k): k samples all succeed. */
 Datum
 ms_pass_hat_k(PG_FUNCTION_ARGS)
 {
-	int64		n = PG_GETARG_INT64(0);
-	int64		c = PG_GETARG_INT64(1);
-	int32		k = PG_GETARG_INT32(2);
+	double		n;
+	double		c;
+	double		k;
 
-	CheckPassArguments(n, c, k);
-	PG_RETURN_FLOAT8(MsPassHatK((double) n, (double) c, (double) k));
+	PassArguments(fcinfo, &n, &c, &k);
+	PG_RETURN_FLOAT8(MsPassHatK(n, c, k));
 }
