@@ -24,23 +24,14 @@
 #include "funcapi.h"
 #include "utils/array.h"
 
+#include "aggregate_support.h"
 #include "compat.h"
 #include "paired_kernel.h"
-#include "quantiles.h"
 
 #define MS_PAIRED_STATE_LEN 20
 #define MS_PAIRED_STATE_LEVEL 19
 #define MS_PAIRED_DEFAULT_LEVEL 0.95
 #define MS_PAIRED_RESULT_FIELDS 13
-
-/* Cached per final-function call site: the result row type and last t. */
-typedef struct PairedFinalCache
-{
-	TupleDesc	tupdesc;
-	double		level;			/* t_crit is the (1 + level)/2 quantile ... */
-	double		df;				/* ... with df degrees of freedom */
-	double		t_crit;
-} PairedFinalCache;
 
 PG_FUNCTION_INFO_V1(ms_paired_accum);
 PG_FUNCTION_INFO_V1(ms_paired_accum_level);
@@ -90,17 +81,11 @@ PairedStateValues(ArrayType *state)
 	return v;
 }
 
-/*
- * The state argument, ready to be updated: in place when called as part of
- * an aggregate (the executor owns it), otherwise a copy.
- */
+/* The state argument, ready to be updated (see MsStateArgument), checked. */
 static float8 *
 PairedStateForUpdate(FunctionCallInfo fcinfo, ArrayType **state)
 {
-	if (AggCheckCallContext(fcinfo, NULL))
-		*state = PG_GETARG_ARRAYTYPE_P(0);
-	else
-		*state = PG_GETARG_ARRAYTYPE_P_COPY(0);
+	*state = MsStateArgument(fcinfo);
 	return PairedStateValues(*state);
 }
 
@@ -118,19 +103,7 @@ CheckPairedStatus(MsMomentsStatus status)
 static void
 CheckPairedLevel(float8 *v, double level)
 {
-	if (!(level > 0.0 && level < 1.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("level must be between 0 and 1 (exclusive), got %g", level),
-				 errhint("Use for example 0.95 for a 95%% confidence interval.")));
-	if (v[MS_PAIRED_STATE_LEVEL] == 0.0)
-		v[MS_PAIRED_STATE_LEVEL] = level;
-	else if (v[MS_PAIRED_STATE_LEVEL] != level)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("level must be the same for every row of a group, got %g and %g",
-						v[MS_PAIRED_STATE_LEVEL], level),
-				 errhint("Pass a constant level to paired_comparison(a, b, level).")));
+	MsCheckLevel(&v[MS_PAIRED_STATE_LEVEL], level, "paired_comparison(a, b, level)");
 }
 
 /* Transition function: adds a pair (rows with a NULL never reach it: STRICT). */
@@ -186,27 +159,6 @@ ms_paired_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(state);
 }
 
-/* The per-call-site cache, with the (blessed) result row type. */
-static PairedFinalCache *
-GetPairedFinalCache(FunctionCallInfo fcinfo)
-{
-	PairedFinalCache *cache = (PairedFinalCache *) fcinfo->flinfo->fn_extra;
-
-	if (cache == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		TupleDesc	tupdesc;
-
-		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "return type must be a row type");
-		cache = palloc0(sizeof(PairedFinalCache));
-		cache->tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-		fcinfo->flinfo->fn_extra = cache;
-		MemoryContextSwitchTo(old);
-	}
-	return cache;
-}
-
 /*
  * Final function: the multisample.paired_comparison of a state (see
  * MsPairedSummarize); NULL for no pairs. Read-only, so the state can be
@@ -218,7 +170,7 @@ ms_paired_comparison_final(PG_FUNCTION_ARGS)
 	float8	   *v = PairedStateValues(PG_GETARG_ARRAYTYPE_P(0));
 	const MsPaired *p = (const MsPaired *) v;
 	double		level = v[MS_PAIRED_STATE_LEVEL] != 0.0 ? v[MS_PAIRED_STATE_LEVEL] : MS_PAIRED_DEFAULT_LEVEL;
-	PairedFinalCache *cache;
+	MsFinalCache *cache;
 	MsPairedResult r;
 	double		t_crit = 0.0;
 	Datum		values[MS_PAIRED_RESULT_FIELDS];
@@ -227,17 +179,9 @@ ms_paired_comparison_final(PG_FUNCTION_ARGS)
 
 	if (p->a.count == 0.0)
 		PG_RETURN_NULL();
-	cache = GetPairedFinalCache(fcinfo);
+	cache = MsGetFinalCache(fcinfo);
 	if (p->a.count >= 2.0)
-	{
-		if (cache->df != p->a.count - 1.0 || cache->level != level)
-		{
-			cache->t_crit = MsTQuantile((1.0 + level) / 2.0, p->a.count - 1.0);
-			cache->df = p->a.count - 1.0;
-			cache->level = level;
-		}
-		t_crit = cache->t_crit;
-	}
+		t_crit = MsCachedTQuantile(cache, level, p->a.count - 1.0);
 	MsPairedSummarize(p, t_crit, &r);
 
 	for (i = 0; i < MS_PAIRED_RESULT_FIELDS; i++)
