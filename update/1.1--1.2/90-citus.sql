@@ -37,6 +37,7 @@ DECLARE
     cur record;
     runs_colocation integer;
     not_owned text;
+    caller_messages text := pg_catalog.current_setting('client_min_messages');
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_extension AS e WHERE e.extname = 'citus') THEN
         RAISE EXCEPTION 'distribute_on_citus needs the citus extension in this database'
@@ -73,6 +74,11 @@ BEGIN
     END IF;
 
     RAISE NOTICE 'multisample: distributing on Citus with citus.enable_local_reference_table_foreign_keys = off (no table becomes a Citus local table), citus.enable_unsafe_triggers = on (the triggers of probe_jobs run on its shards) and citus.multi_shard_modify_mode = sequential, for this call only';
+    -- Citus reports every copy of a table's rows with a NOTICE and a HINT to
+    -- truncate the originals, which this function does at the end.
+    IF caller_messages IN ('debug5', 'debug4', 'debug3', 'debug2', 'debug1', 'log', 'notice') THEN
+        PERFORM pg_catalog.set_config('client_min_messages', 'warning', true);
+    END IF;
 
     -- Reference tables first (the others' foreign keys point to them), then
     -- runs, then each table whose referenced tables are all done.
@@ -149,6 +155,7 @@ BEGIN
     FOREACH t IN ARRAY done LOOP
         PERFORM pg_catalog.truncate_local_data_after_distributing_table(t);
     END LOOP;
+    PERFORM pg_catalog.set_config('client_min_messages', caller_messages, true);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.distribute_on_citus() IS
