@@ -142,7 +142,8 @@ _citus_link_tree() {
 # citus_cluster_start: a coordinator and two workers. Sets CITUS_DIR,
 # CITUS_PORTS (coordinator first) and CITUS_COORD_PORT. Needs CITUS_IMAGE
 # (citus_locate) and the environment's server (PGHOST/PGPORT), whose
-# extension files the nodes load.
+# extension files the nodes load. CITUS_SHARD_COUNT (default 8) and
+# CITUS_NODE_SETTINGS (lines for postgresql.conf) adjust the nodes.
 citus_cluster_start() {
     local bindir libdir sharedir env_destdir tree postgres i port data f
     bindir=$(pg_config --bindir)
@@ -193,6 +194,8 @@ citus.enable_statistics_collection = off
 citus.node_conninfo = 'sslmode=disable'
 citus.shard_count = ${CITUS_SHARD_COUNT:-8}
 CONF
+    # More settings for every node, one "name = value" a line (the benchmark's).
+    [ -n "${CITUS_NODE_SETTINGS:-}" ] && printf '%s\n' "$CITUS_NODE_SETTINGS" >> "$CITUS_DIR/node0/postgresql.conf"
     _citus_owner cp -a "$CITUS_DIR/node0" "$CITUS_DIR/node1"
     _citus_owner cp -a "$CITUS_DIR/node0" "$CITUS_DIR/node2"
 
