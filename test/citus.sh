@@ -37,6 +37,12 @@ set -uo pipefail
 . "$(dirname "$0")/lib/citus.sh"
 
 if ! citus_locate; then
+    if [ -n "$CITUS_BUILD_FAILED" ]; then
+        not_ok "Citus $CITUS_VERSION builds from $CITUS_TARBALL"
+        diag "$CITUS_MISSING; its end:"
+        tail -25 "${CITUS_MISSING##* see }" | sed 's/^/#   /'
+        finish
+    fi
     diag "Citus is not available on this machine: $CITUS_MISSING."
     diag "The Citus suite is skipped (counted as passed, nothing was tested)."
     skip "Citus suite" "no Citus: $CITUS_MISSING"

@@ -12,7 +12,8 @@
 #      touched;
 #   2. a Citus installed into the server (citus.so in pg_config --pkglibdir).
 # citus_locate sets CITUS_IMAGE (the image directory, empty for an installed
-# Citus) or returns 1 with CITUS_MISSING saying why.
+# Citus) or returns 1 with CITUS_MISSING saying why (and CITUS_BUILD_FAILED
+# set when the vendored source is there but did not build).
 #
 # The nodes are the system PostgreSQL 15 server run as user postgres (when
 # the caller is root) on 127.0.0.1 only, with trust authentication for
@@ -34,6 +35,7 @@ CITUS_TARBALL=${MULTISAMPLE_CITUS_TARBALL:-$REPO/../shared/vendor/citus-$CITUS_V
 CITUS_IMAGE=""
 CITUS_MISSING=""
 CITUS_BUILD_SECONDS=""
+CITUS_BUILD_FAILED=""
 CITUS_NODE_PIDS=()
 
 _citus_cache_root() {
@@ -80,7 +82,7 @@ citus_build() {
         src=$(mktemp -d /tmp/citus-build.XXXXXX)
         stage=$image.stage
         {
-            echo "building Citus $CITUS_VERSION for PostgreSQL $(pg_config --version) from $CITUS_TARBALL"
+            echo "building Citus $CITUS_VERSION for $(pg_config --version) from $CITUS_TARBALL"
             tar -xzf "$CITUS_TARBALL" -C "$src" --strip-components=1 &&
             citus_patch_source "$src" &&
             (cd "$src" &&
@@ -93,11 +95,14 @@ citus_build() {
         if [ "$patched" -ne 0 ]; then
             rm -rf "$stage"
             flock -u 9
-            CITUS_MISSING="building Citus failed; see $image.log"
+            CITUS_BUILD_FAILED=1
+            CITUS_MISSING="building Citus $CITUS_VERSION failed; see $image.log"
             return 1
         fi
         CITUS_BUILD_SECONDS=$((SECONDS - start))
         echo "built in $CITUS_BUILD_SECONDS s" >> "$image.log"
+        # Readable by the nodes' user whatever the umask of the build was.
+        chmod -R a+rX "$stage"
         touch "$stage/.complete"
         mv "$stage" "$image"
     fi
