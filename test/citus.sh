@@ -15,7 +15,9 @@
 #     already took; on a database with two runs of data it makes the four
 #     shared tables reference tables and distributes the five run-scoped ones
 #     by run id, co-located, every row kept, the originals truncated; a
-#     second call changes nothing;
+#     second call changes nothing; tables added to the extension follow the
+#     same rule; a layout made by hand is kept (or co-located), another one
+#     refused; the job-transition trigger exists on the shards and runs there;
 #   - one run lives on one shard: a query filtered by run is routed to one
 #     node;
 #   - the aggregates are pushed down as partial aggregates (EXPLAIN shows
@@ -130,12 +132,15 @@ before=$(c "$counts")
 # installed policies still have them, record the refusal, then replace them
 # in this test database only: the *_manage policies without the sub-select,
 # the *_record policies (EXISTS over probe_jobs) dropped.
-legacy=$(c "SELECT string_agg(polname, ', ' ORDER BY polname) FROM pg_policy
-             WHERE polrelid::regclass::text LIKE 'multisample.%'
-               AND (polqual::text LIKE '%SUBLINK%' OR polwithcheck::text LIKE '%SUBLINK%')")
-if [ -n "$legacy" ]; then
-    diag "KNOWN (1.1 policies): distribute_on_citus: $(error "$C" "$DB" "SELECT * FROM multisample.distribute_on_citus()") -- policies with subqueries: $legacy"
-    c "SET client_min_messages = warning;
+# legacy_policies DB: the policies with subqueries in DB, if any.
+legacy_policies() {
+    cq "$C" "$1" "SELECT string_agg(polname, ', ' ORDER BY polname) FROM pg_policy
+                   WHERE polrelid::regclass::text LIKE 'multisample.%'
+                     AND (polqual::text LIKE '%SUBLINK%' OR polwithcheck::text LIKE '%SUBLINK%')"
+}
+# replace_legacy_policies DB
+replace_legacy_policies() {
+    cq "$C" "$1" "SET client_min_messages = warning;
        DROP POLICY IF EXISTS transcripts_record ON multisample.transcripts;
        DROP POLICY IF EXISTS probe_results_record ON multisample.probe_results;
        DO \$\$
@@ -147,6 +152,11 @@ if [ -n "$legacy" ]; then
                EXECUTE format('CREATE POLICY %I ON %s FOR ALL USING (has_table_privilege(''multisample.runs''::regclass, ''UPDATE'')) WITH CHECK (has_table_privilege(''multisample.runs''::regclass, ''UPDATE''))', p.polname, p.rel);
            END LOOP;
        END \$\$" > /dev/null
+}
+legacy=$(legacy_policies "$DB")
+if [ -n "$legacy" ]; then
+    diag "KNOWN (1.1 policies): distribute_on_citus: $(error "$C" "$DB" "SELECT * FROM multisample.distribute_on_citus()") -- policies with subqueries: $legacy"
+    replace_legacy_policies "$DB"
     diag "replaced for this test: $legacy"
 fi
 
@@ -201,6 +211,73 @@ snap1=$(c "$snapshot")
 out=$(c "SET client_min_messages = warning; SELECT action, count(*) FROM multisample.distribute_on_citus() GROUP BY action")
 is "$out" "unchanged|9" "distribute_on_citus again: every table unchanged"
 is "$(c "$snapshot")" "$snap1" "... the same shards and co-location groups as before"
+
+# Triggers exist on the shards and run there: a finished job stays finished.
+is "$(cq "$W1" "$DB" "SET citus.override_table_visibility = off;
+                       SELECT count(*) > 0 AND count(*) = count(*) FILTER (WHERE EXISTS (
+                           SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname LIKE 'probe_jobs_check_transition%'))
+                       FROM pg_class c WHERE c.relname ~ '^probe_jobs_[0-9]+\$' AND c.relkind = 'r'")" "t" \
+   "the job-transition trigger exists on every shard of probe_jobs on a worker"
+is "$(sqlstate "$C" "$DB" "UPDATE multisample.probe_jobs SET state = 'QUEUED' WHERE run_id = 'r1' AND scenario_id = 'lifeboat' AND model_id = 'claude-sim' AND sample_index = 0")" "23514" \
+   "a finished job cannot be queued again on Citus: the trigger runs on the shard (23514)"
+
+# ---- distribute_on_citus over layouts made by hand ---------------------------
+# A table with another layout is refused, naming it, and the call changes
+# nothing (Citus cannot change the layout of an extension's table in place).
+DB2=ms_citus_other_layout
+if citus_create_db "$DB2" && cq "$C" "$DB2" "CREATE EXTENSION multisample" > /dev/null &&
+   cq "$C" "$DB2" "SET client_min_messages = warning;
+       SELECT create_distributed_table('multisample.model_token_statistics', 'model_id')" > /dev/null; then
+    [ -n "$(legacy_policies "$DB2")" ] && replace_legacy_policies "$DB2"
+    out=$(psql -X -q -At -h 127.0.0.1 -p "$C" -U postgres -d "$DB2" -c "SELECT * FROM multisample.distribute_on_citus()" 2>&1)
+    is "$(sed -n 's/^ERROR:  //p' <<< "$out")" \
+       "distribute_on_citus: multisample.model_token_statistics is already distributed by model_id, not a reference table as multisample needs" \
+       "a table distributed by hand another way: refused, naming it and the layout needed"
+    check "... with a HINT on what to do instead" grep -q '^HINT:  Citus cannot change the layout of a table that belongs to an extension' <<< "$out"
+    is "$(cq "$C" "$DB2" "SELECT string_agg(logicalrelid::text, ' ') FROM pg_dist_partition WHERE logicalrelid::text LIKE 'multisample.%'")" \
+       "multisample.model_token_statistics" "... and the call changed nothing (the tables laid out before the refusal were rolled back)"
+else
+    not_ok "a database with a table distributed by hand another way"
+fi
+
+# Tables added to the extension are laid out by the same rule (a run_id
+# column: distributed by run; none: reference), a reference table made by
+# hand is kept, and a run-scoped table distributed by run_id outside the
+# runs' co-location group is moved into it. Citus does not create tables added to
+# an extension on the workers: an update script that adds a table creates it
+# on every node (where Citus runs the script again), as done here.
+DB3=ms_citus_added_tables
+extra_tables="SET client_min_messages = warning;
+    CREATE TABLE multisample.extra_run_notes (run_id text NOT NULL, note text NOT NULL, PRIMARY KEY (run_id, note));
+    CREATE TABLE multisample.extra_labels (id text PRIMARY KEY, label text);
+    ALTER EXTENSION multisample ADD TABLE multisample.extra_run_notes;
+    ALTER EXTENSION multisample ADD TABLE multisample.extra_labels"
+if citus_create_db "$DB3" && cq "$C" "$DB3" "CREATE EXTENSION multisample" > /dev/null &&
+   cq "$C" "$DB3" "$extra_tables" > /dev/null && cq "$W1" "$DB3" "$extra_tables" > /dev/null && cq "$W2" "$DB3" "$extra_tables" > /dev/null &&
+   cq "$C" "$DB3" "SET client_min_messages = warning;
+       SELECT create_reference_table('multisample.model_pricing');
+       SELECT create_distributed_table('multisample.extra_run_notes', 'run_id', colocate_with => 'none')" > /dev/null; then
+    [ -n "$(legacy_policies "$DB3")" ] && replace_legacy_policies "$DB3"
+    is "$(cq "$C" "$DB3" "SET client_min_messages = warning; SELECT table_name || ' ' || layout || ' ' || coalesce(distribution_column, '-') || ' ' || action FROM multisample.distribute_on_citus()")" \
+       "multisample.definitions reference - created
+multisample.extra_labels reference - created
+multisample.model_pricing reference - unchanged
+multisample.model_token_statistics reference - created
+multisample.scenarios reference - created
+multisample.runs distributed id created
+multisample.extra_run_notes distributed run_id co-located
+multisample.run_scenario_selections distributed run_id created
+multisample.probe_jobs distributed run_id created
+multisample.transcripts distributed run_id created
+multisample.probe_results distributed run_id created" \
+       "an empty database: the two tables added to the extension laid out by the rule, the reference table made by hand kept, the run-scoped one moved into the runs' co-location group"
+    is "$(cq "$C" "$DB3" "SELECT count(DISTINCT colocationid) FROM pg_dist_partition WHERE partmethod = 'h' AND logicalrelid::text LIKE 'multisample.%'")" "1" \
+       "... every distributed table in one co-location group"
+    is "$(cq "$C" "$DB3" "SET client_min_messages = warning; SELECT action, count(*) FROM multisample.distribute_on_citus() GROUP BY action")" \
+       "unchanged|11" "... and a second call finds all 11 tables unchanged"
+else
+    not_ok "a database with tables added to the extension"
+fi
 
 # A run loaded after distribution (short pairs: the SHORT_PAIRS warning).
 load_run r3 4 '{gpt-sim-large,claude-sim,local-llama}' 1 || not_ok "run r3 loads after distribution"

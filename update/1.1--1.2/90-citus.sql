@@ -122,7 +122,9 @@ BEGIN
             IF want_layout = 'reference' THEN
                 PERFORM pg_catalog.create_reference_table(next_table);
             ELSIF next_table = runs_table THEN
-                PERFORM pg_catalog.create_distributed_table(next_table, want_column);
+                -- A co-location group of its own: the run-scoped tables
+                -- join it, nothing else needs to.
+                PERFORM pg_catalog.create_distributed_table(next_table, want_column, colocate_with => 'none');
             ELSE
                 PERFORM pg_catalog.create_distributed_table(next_table, want_column,
                                                             colocate_with => runs_table::text);
@@ -135,15 +137,26 @@ BEGIN
 
         EXECUTE 'SELECT p.colocationid FROM pg_catalog.pg_dist_partition AS p WHERE p.logicalrelid = $1'
           INTO runs_colocation USING runs_table;
-        IF cur.kind <> want_layout OR cur.col IS DISTINCT FROM want_column
-           OR (want_layout = 'distributed' AND cur.colocationid IS DISTINCT FROM runs_colocation) THEN
-            RAISE EXCEPTION 'distribute_on_citus: % is already a % table%, not % as multisample needs',
-                next_table::regclass, cur.kind,
-                CASE WHEN cur.col IS NOT NULL THEN pg_catalog.format(' distributed by %s', cur.col) ELSE '' END,
+        IF cur.kind = want_layout AND cur.col IS NOT DISTINCT FROM want_column
+           AND want_layout = 'distributed' AND cur.colocationid IS DISTINCT FROM runs_colocation THEN
+            -- Only the co-location group is wrong: Citus moves the table
+            -- into the runs' group in place (same shard count needed).
+            PERFORM pg_catalog.update_distributed_table_colocation(next_table, colocate_with => runs_table::text);
+            table_name := next_table; layout := want_layout; distribution_column := want_column;
+            action := 'co-located';
+            RETURN NEXT;
+            CONTINUE;
+        ELSIF cur.kind <> want_layout OR cur.col IS DISTINCT FROM want_column THEN
+            -- undistribute_table and alter_distributed_table rebuild the
+            -- table, which a table of an extension does not allow.
+            RAISE EXCEPTION 'distribute_on_citus: % is already %, not % as multisample needs',
+                next_table::regclass,
+                CASE WHEN cur.kind = 'reference' THEN 'a reference table'
+                     ELSE pg_catalog.format('distributed by %s', cur.col) END,
                 CASE WHEN want_layout = 'reference' THEN 'a reference table'
-                     ELSE pg_catalog.format('distributed by %s and co-located with %s', want_column, runs_table) END
+                     ELSE pg_catalog.format('distributed by %s', want_column) END
                 USING ERRCODE = '55000',
-                      HINT = pg_catalog.format('Undo it with SELECT undistribute_table(%L, cascade_via_foreign_keys => true), then call distribute_on_citus() again.', next_table::regclass::text);
+                      HINT = 'Citus cannot change the layout of a table that belongs to an extension (undistribute_table and alter_distributed_table rebuild it). Load the data into a new database whose tables distribute_on_citus() laid out first.';
         END IF;
         table_name := next_table; layout := want_layout; distribution_column := want_column;
         action := 'unchanged';
@@ -159,4 +172,4 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.distribute_on_citus() IS
-    'On a Citus coordinator: makes definitions, scenarios, model_pricing and model_token_statistics reference tables and distributes runs by id and every run-scoped table by run_id, co-located with runs (rows already present move to the shards). Idempotent: returns each table with its layout and whether it was created or unchanged. Run by the owner of the tables; needs Citus.';
+    'On a Citus coordinator: makes definitions, scenarios, model_pricing and model_token_statistics reference tables and distributes runs by id and every run-scoped table by run_id, co-located with runs (rows already present move to the shards). Idempotent: returns each table with its layout and what was done (created, co-located, unchanged). Run by the owner of the tables; needs Citus.';
