@@ -39,7 +39,7 @@ DECLARE
     not_owned text;
     caller_messages text := pg_catalog.current_setting('client_min_messages');
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_extension AS e WHERE e.extname = 'citus') THEN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname = 'citus') THEN
         RAISE EXCEPTION 'distribute_on_citus needs the citus extension in this database'
             USING ERRCODE = '55000',
                   HINT = 'Load Citus (shared_preload_libraries = ''citus''), CREATE EXTENSION citus on the coordinator and every worker, register the workers with citus_add_node, then call this on the coordinator.';
@@ -52,19 +52,19 @@ BEGIN
 
     -- The extension's tables; a 1.2 table with a run_id column is run-scoped.
     SELECT pg_catalog.array_agg(c.oid ORDER BY c.relname) INTO ext_tables
-      FROM pg_depend AS d
-      JOIN pg_class AS c ON c.oid = d.objid AND d.classid = 'pg_class'::regclass
-      JOIN pg_extension AS e ON e.oid = d.refobjid AND d.refclassid = 'pg_extension'::regclass
+      FROM pg_catalog.pg_depend AS d
+      JOIN pg_catalog.pg_class AS c ON c.oid = d.objid AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      JOIN pg_catalog.pg_extension AS e ON e.oid = d.refobjid AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
      WHERE e.extname = 'multisample' AND d.deptype = 'e' AND c.relkind IN ('r', 'p');
     SELECT pg_catalog.array_agg(c.oid) INTO scoped
-      FROM pg_class AS c
+      FROM pg_catalog.pg_class AS c
      WHERE c.oid = ANY (ext_tables)
        AND (c.oid = runs_table
-            OR EXISTS (SELECT FROM pg_attribute AS a
+            OR EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
                         WHERE a.attrelid = c.oid AND a.attname = 'run_id' AND a.attnum > 0 AND NOT a.attisdropped));
 
-    SELECT pg_catalog.string_agg(c.oid::regclass::text, ', ' ORDER BY c.relname) INTO not_owned
-      FROM pg_class AS c
+    SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname) INTO not_owned
+      FROM pg_catalog.pg_class AS c
      WHERE c.oid = ANY (ext_tables) AND NOT pg_catalog.pg_has_role(c.relowner, 'USAGE');
     IF not_owned IS NOT NULL THEN
         RAISE EXCEPTION 'distribute_on_citus must be run by the owner of the extension''s tables; % is not the owner of %',
@@ -87,13 +87,13 @@ BEGIN
         SELECT u.t INTO next_table
           FROM pg_catalog.unnest(pending) AS u(t)
          WHERE NOT EXISTS (
-                   SELECT FROM pg_constraint AS k
+                   SELECT FROM pg_catalog.pg_constraint AS k
                     WHERE k.conrelid = u.t AND k.contype = 'f' AND k.confrelid <> u.t
                       AND k.confrelid = ANY (ext_tables) AND NOT k.confrelid = ANY (done))
-         ORDER BY u.t = ANY (scoped), u.t <> runs_table, u.t::regclass::text
+         ORDER BY u.t = ANY (scoped), u.t <> runs_table, u.t::pg_catalog.regclass::text
          LIMIT 1;
         IF next_table IS NULL THEN
-            RAISE EXCEPTION 'distribute_on_citus: the foreign keys among % form a cycle', pending::regclass[]
+            RAISE EXCEPTION 'distribute_on_citus: the foreign keys among % form a cycle', pending::pg_catalog.regclass[]
                 USING ERRCODE = '55000';
         END IF;
         pending := pg_catalog.array_remove(pending, next_table);
@@ -150,7 +150,7 @@ BEGIN
             -- undistribute_table and alter_distributed_table rebuild the
             -- table, which a table of an extension does not allow.
             RAISE EXCEPTION 'distribute_on_citus: % is already %, not % as multisample needs',
-                next_table::regclass,
+                next_table::pg_catalog.regclass,
                 CASE WHEN cur.kind = 'reference' THEN 'a reference table'
                      ELSE pg_catalog.format('distributed by %s', cur.col) END,
                 CASE WHEN want_layout = 'reference' THEN 'a reference table'
