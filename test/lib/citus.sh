@@ -150,7 +150,7 @@ _citus_link_tree() {
 # extension files the nodes load. CITUS_SHARD_COUNT (default 8) and
 # CITUS_NODE_SETTINGS (lines for postgresql.conf) adjust the nodes.
 citus_cluster_start() {
-    local bindir libdir sharedir env_destdir tree postgres i port data f
+    local bindir libdir sharedir env_destdir tree postgres i port data f attempt
     bindir=$(pg_config --bindir)
     libdir=$(pg_config --pkglibdir)
     sharedir=$(pg_config --sharedir)
@@ -207,12 +207,18 @@ CONF
     CITUS_PORTS=()
     for i in 0 1 2; do
         data=$CITUS_DIR/node$i
-        port=$(_citus_free_port)
-        echo "port = $port" | _citus_owner tee -a "$data/postgresql.conf" > /dev/null
-        if ! _citus_owner "$PGBIN/pg_ctl" -D "$data" -p "$postgres" -l "$CITUS_DIR/node$i.log" -w -t 60 start > /dev/null; then
-            tail -20 "$CITUS_DIR/node$i.log"
-            return 1
-        fi
+        # A free port can be taken by someone else before the server binds
+        # it: up to three tries, each with another port.
+        for attempt in 1 2 3; do
+            port=$(_citus_free_port)
+            _citus_owner sed -i '/^port = /d' "$data/postgresql.conf"
+            echo "port = $port" | _citus_owner tee -a "$data/postgresql.conf" > /dev/null
+            _citus_owner "$PGBIN/pg_ctl" -D "$data" -p "$postgres" -l "$CITUS_DIR/node$i.log" -w -t 60 start > /dev/null && break
+            if [ "$attempt" -eq 3 ]; then
+                tail -20 "$CITUS_DIR/node$i.log"
+                return 1
+            fi
+        done
         CITUS_NODE_PIDS+=("$(head -1 "$data/postmaster.pid")")
         CITUS_PORTS+=("$port")
     done
