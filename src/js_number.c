@@ -10,18 +10,27 @@
  *        beyond the double range it becomes +-Infinity, below half the
  *        smallest subnormal +-0 (PostgreSQL's float8 cast raises instead);
  *      - the double is printed with the fewest significant digits that read
- *        back to it (PostgreSQL's shortest-decimal conversion, Ryu: when
- *        several such digit strings exist it picks the closest, as
- *        ECMAScript requires), laid out by ECMAScript's rules: plain digits
- *        while the decimal exponent n (value = 0.d1d2... x 10^n) is in
- *        -6 < n <= 21, else d1.d2...e+-(n-1); "-0" prints as "0".
+ *        back to it, the closest such digits when there is a choice
+ *        (ECMAScript Number::toString), laid out by ECMAScript's rules:
+ *        plain digits while the decimal exponent n (value = 0.d1d2... x
+ *        10^n) is in -6 < n <= 21, else d1.d2...e+-(n-1); -0 prints as 0.
+ *
+ *      The digits are searched by precision, 1 to 17: the correctly rounded
+ *      decimal of that precision (printf %.*e) and its two neighbours are
+ *      read back with strtod (round-half-even, as JavaScript reads). The
+ *      neighbours matter where the double's rounding interval is lopsided
+ *      (at a power of two) or a decimal lies exactly on its edge:
+ *      PostgreSQL's own shortest output (Ryu) does not use the edges, so it
+ *      prints 263882700000000016384 as 2.6388270000000002e+20 where
+ *      JavaScript prints 263882700000000000000.
  */
 #include "postgres.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -32,42 +41,95 @@
 PG_FUNCTION_INFO_V1(ms_js_number_text);
 
 /*
- * Appends the ECMAScript form of a finite, positive double. The shortest
- * digits come from PostgreSQL's shortest-decimal output ("1.5e-07",
- * "123.25", "1e+21" ...), read back into a digit string and an exponent.
+ * Reads back a digit string d1d2...dk x 10^exponent; true when it is value.
  */
+static bool
+ReadsBackAs(const char *digits, int exponent, double value)
+{
+	char		text[64];
+
+	snprintf(text, sizeof(text), "%se%d", digits, exponent);
+	return strtod(text, NULL) == value;
+}
+
+/*
+ * Adds delta (+1 or -1) to a k-digit decimal string in place; false when
+ * the result does not have k digits (999 + 1, 100 - 1).
+ */
+static bool
+StepDigits(char *digits, int k, int delta)
+{
+	for (int i = k - 1; i >= 0; i--)
+	{
+		int			d = digits[i] - '0' + delta;
+
+		if (d >= 0 && d <= 9)
+		{
+			digits[i] = (char) ('0' + d);
+			return digits[0] != '0';
+		}
+		digits[i] = delta > 0 ? '0' : '9';
+	}
+	return false;
+}
+
+/*
+ * The shortest digits of a finite, positive double: value = digits x
+ * 10^exponent, digits without trailing zeros. See the file comment.
+ */
+static void
+ShortestDigits(double value, char *digits, int *exponent)
+{
+	for (int k = 1; k <= 17; k++)
+	{
+		char		text[64];
+		char		candidate[24];
+		int			e;
+
+		/* "d.ddde+XX": k digits, the point after the first */
+		snprintf(text, sizeof(text), "%.*e", k - 1, value);
+		candidate[0] = text[0];
+		memcpy(candidate + 1, text + 2, k - 1);
+		candidate[k] = '\0';
+		e = atoi(strchr(text, 'e') + 1) - (k - 1);
+
+		if (!ReadsBackAs(candidate, e, value))
+		{
+			char		up[24];
+			char		down[24];
+
+			strcpy(up, candidate);
+			strcpy(down, candidate);
+			if (StepDigits(up, k, +1) && ReadsBackAs(up, e, value))
+				strcpy(candidate, up);
+			else if (StepDigits(down, k, -1) && ReadsBackAs(down, e, value))
+				strcpy(candidate, down);
+			else if (k < 17)
+				continue;
+		}
+		/* found (17 digits always read back) */
+		while (k > 1 && candidate[k - 1] == '0')
+		{
+			candidate[--k] = '\0';
+			e++;
+		}
+		strcpy(digits, candidate);
+		*exponent = e;
+		return;
+	}
+}
+
+/* Appends the ECMAScript form of a finite, positive double. */
 static void
 AppendJsPositive(StringInfo out, double value)
 {
-	char		shortest[DOUBLE_SHORTEST_DECIMAL_LEN];
-	char		digits[DOUBLE_SHORTEST_DECIMAL_LEN];
-	int			ndigits = 0;
-	int			exponent = 0;	/* value = digits x 10^exponent */
+	char		digits[24];
+	int			exponent;		/* value = digits x 10^exponent */
+	int			ndigits;
 	int			n;				/* value = 0.digits x 10^n */
-	bool		after_point = false;
-	const char *p;
 
-	double_to_shortest_decimal_buf(value, shortest);
-	for (p = shortest; *p != '\0' && *p != 'e'; p++)
-	{
-		if (*p == '.')
-			after_point = true;
-		else
-		{
-			if (after_point)
-				exponent--;
-			if (ndigits > 0 || *p != '0')	/* no leading zeros */
-				digits[ndigits++] = *p;
-		}
-	}
-	if (*p == 'e')
-		exponent += atoi(p + 1);
-	while (ndigits > 1 && digits[ndigits - 1] == '0')
-	{
-		ndigits--;
-		exponent++;
-	}
-	digits[ndigits] = '\0';
+	ShortestDigits(value, digits, &exponent);
+	ndigits = (int) strlen(digits);
 	n = ndigits + exponent;
 
 	if (ndigits <= n && n <= 21)
