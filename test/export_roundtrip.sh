@@ -118,6 +118,14 @@ for form in "run:" "raw:, protect_formulas => false" "ref:, reference_layout => 
         && echo "ok - export_run_csv('rt-run'${form#*:}) written with psql -XAt" \
         || echo "not ok - export_run_csv('rt-run'${form#*:}) written with psql -XAt"
 done
+# A run whose dimension is an integer beyond 64 bits (1e21, written out in
+# full by jsonb): the README's note on pandas.read_json.
+psql -XAtq -v ON_ERROR_STOP=1 -c "
+    INSERT INTO multisample.scenarios (id, definition_id, name, content) VALUES ('rt-big', 'rt-def', 'big', '{\"dimensions\": {\"big\": 1e21}}');
+    INSERT INTO multisample.runs (id, definition_id) VALUES ('rt-big', 'rt-def');
+    INSERT INTO multisample.transcripts (run_id, id, scenario_id, model_id, content) VALUES ('rt-big', 'b1', 'rt-big', 'm', '{}');" \
+    && psql -XAt -v ON_ERROR_STOP=1 -c "SELECT * FROM multisample.export_run_json('rt-big')" -o "$work/big.jsonl" \
+    || echo "not ok - export_run_json of a run with a 1e21 dimension"
 psql -XAt -v ON_ERROR_STOP=1 -c "SELECT * FROM multisample.export_run_json('rt-run')" -o "$work/run.jsonl" \
     && echo "ok - export_run_json written with psql -XAt" || echo "not ok - export_run_json written with psql -XAt"
 psql -X -v ON_ERROR_STOP=1 -c "\\copy (SELECT transcript_id, model_id, sample_index, decision_code, decision_text, target_response FROM multisample.transcript_export WHERE run_id = 'rt-run' ORDER BY sample_index) TO '$work/view.csv' CSV HEADER" >/dev/null \
@@ -231,5 +239,18 @@ except OSError as e:
 want_r = [[w['id'], w['modelId'], w['modelName'], str(w['sampleIndex']), w['decisionCode'], w['decisionText'],
            w['targetResponse'], '\t'.join(t['content'] for t in w['content']['turns'])] for w in want]
 check('run.jsonl through R jsonlite::stream_in', [fields] + got, [fields] + want_r)
+
+# pandas.read_json refuses an integer beyond 64 bits; json.loads line by line reads it.
+import json
+try:
+    pd.read_json(work + '/big.jsonl', lines=True, dtype=False)
+    refused = False
+except ValueError as e:
+    refused = 'too big' in str(e)
+d = pd.DataFrame(map(json.loads, open(work + '/big.jsonl', encoding='utf-8')))
+ok = refused and d['dimensions'][0] == {'big': 10**21}
+failed += not ok
+print('%s - a 1e21 dimension: pandas.read_json refuses it ("Value is too big"), DataFrame(map(json.loads, ...)) reads it exactly'
+      % ('ok' if ok else 'not ok'))
 sys.exit(1 if failed else 0)
 PY
