@@ -160,8 +160,8 @@ check() {
                  THEN 'results naming their own live scored transcript: ' || (SELECT count(*) FROM r JOIN t ON t.id = r.transcript_id AND t.run_id = r.run_id
                         AND (t.scenario_id, t.model_id, t.sample_index) = (r.scenario_id, r.model_id, r.sample_index)
                         AND t.deleted_at IS NULL AND t.score IS NOT NULL) END,
-            CASE WHEN (SELECT status FROM multisample.runs WHERE id = '$1') <> 'COMPLETED'
-                 THEN 'run status ' || (SELECT status FROM multisample.runs WHERE id = '$1') END)"
+            CASE WHEN (SELECT status FROM multisample.run_status WHERE run_id = '$1') <> 'COMPLETED'
+                 THEN 'run status ' || (SELECT status FROM multisample.run_status WHERE run_id = '$1') END)"
 }
 
 # verify RUN LABEL [JOBS]: fails the script unless check finds nothing wrong.

@@ -150,8 +150,10 @@ COMMENT ON FUNCTION @extschema@.estimate_run_cost(text, text[], bigint, integer)
 -- name ("openai:gpt-4o", "azure:gpt-4o"): then every model of that run is
 -- named by its model id, so distinct models never merge in an export.
 -- The names are computed per run from its distinct model ids (a grouped
--- subquery joined on run_id: a filter on run_id reaches it).
-CREATE OR REPLACE VIEW @extschema@.transcript_export AS
+-- subquery joined on run_id: a filter on run_id reaches it). A security
+-- barrier, as every view over the transcripts (32-samples.sql): CREATE OR
+-- REPLACE VIEW replaces the view's options with the ones it names.
+CREATE OR REPLACE VIEW @extschema@.transcript_export WITH (security_barrier = true) AS
 SELECT t.run_id, t.id AS transcript_id, t.model_id,
        names.model_name,
        t.model_version, t.scenario_id, s.name AS scenario_name, t.sample_index,
