@@ -128,7 +128,7 @@ runs = []
 for r in range(n_runs):
     run_id = 'xr-%03d' % r
     cur.execute("INSERT INTO multisample.runs (id, definition_id, config) VALUES (%s, 'xr-def', '{}')", (run_id,))
-    names = [text(4, 0.2) for _ in range(rng.randint(0, 6))]
+    names = [text(4, 0.2) for _ in range(rng.randint(0, 6))] + ([''] if rng.random() < 0.3 else [])
     scenarios = []
     for s in range(rng.randint(1, 4)):
         sid = '%s-s%d%s' % (run_id, s, rng.choice(['', '😀', '\uff21', ',x']))
@@ -229,10 +229,12 @@ stats=$(q "$db" "
             AND multisample.js_number_text(d.value::numeric) <> d.value::text),
         (SELECT count(*) FROM multisample.transcripts WHERE decision_text ~ '^[-=+@\t\r]'),
         (SELECT count(*) FROM multisample.transcripts WHERE decision_text ~ '[,\"\r\n]'),
-        (SELECT count(DISTINCT run_id) FROM multisample.transcript_export WHERE model_name = model_id AND model_id LIKE '%:%'))")
-read -r non_bmp bmp_high js_differs formula_leads needs_quotes merged_runs <<< "$stats"
-check "the runs hold dimension names outside the BMP ($non_bmp), in U+E000-U+FFFF ($bmp_high), numbers JavaScript prints differently ($js_differs), formula-led texts ($formula_leads), texts needing quotes ($needs_quotes), runs whose short model names collide ($merged_runs)" \
+        (SELECT count(DISTINCT run_id) FROM multisample.transcript_export WHERE model_name = model_id AND model_id LIKE '%:%'),
+        (SELECT count(*) FROM multisample.scenarios s, jsonb_each(s.content -> 'dimensions') d
+          WHERE jsonb_typeof(s.content -> 'dimensions') = 'object' AND d.key = '' AND jsonb_typeof(d.value) = 'number'))")
+read -r non_bmp bmp_high js_differs formula_leads needs_quotes merged_runs empty_names <<< "$stats"
+check "the runs hold dimension names outside the BMP ($non_bmp), in U+E000-U+FFFF ($bmp_high), empty ($empty_names), numbers JavaScript prints differently ($js_differs), formula-led texts ($formula_leads), texts needing quotes ($needs_quotes), runs whose short model names collide ($merged_runs)" \
     test "$non_bmp" -gt 0 -a "$bmp_high" -gt 0 -a "$js_differs" -gt 0 -a "$formula_leads" -gt 0 \
-         -a "$needs_quotes" -gt 0 -a "$merged_runs" -gt 0
+         -a "$needs_quotes" -gt 0 -a "$merged_runs" -gt 0 -a "$empty_names" -gt 0
 
 finish

@@ -276,12 +276,13 @@ BEGIN
     -- D800-DBFF DC00-DFFF, so it sorts before U+E000-U+FFFF): the sort key
     -- spells the UTF-16 units as fixed-width hex.
     SELECT coalesce(array_agg(n.name ORDER BY
-                              CASE WHEN export_run_csv.reference_layout THEN
+                              CASE WHEN export_run_csv.reference_layout AND n.name <> '' THEN
                                   (SELECT string_agg(CASE WHEN ascii(c.ch) < 65536 THEN lpad(to_hex(ascii(c.ch)), 4, '0')
                                                           ELSE to_hex(55296 + ((ascii(c.ch) - 65536) >> 10))
                                                                || to_hex(56320 + ((ascii(c.ch) - 65536) & 1023)) END,
                                                      '' ORDER BY c.ord)
                                      FROM regexp_split_to_table(n.name, '') WITH ORDINALITY AS c (ch, ord))
+                              WHEN export_run_csv.reference_layout THEN ''   -- the empty name: no units, first
                               END COLLATE "C",
                               n.name COLLATE "C"), '{}')
       INTO dims
