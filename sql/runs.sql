@@ -127,7 +127,10 @@ INSERT INTO multisample.model_pricing (model_id, input_price_per_million, output
 --   est-zero  50 * (300 * 1 + 700 * 5)  / 1e6 = 0.19
 --   est-none  50 * (200 * 3 + 600 * 15) / 1e6 = 0.48
 --   unpriced  reported, cost null; total = 1.09
-SELECT p.estimated_cost, p.unpriced_models, p.estimate -> 'probesPerModel' AS probes_per_model
+-- (scenarioCount 10 and samplesPerScenario 5: the estimate is told the
+-- scenarios and the samples apiece, not only the probes.)
+SELECT p.estimated_cost, p.unpriced_models, p.estimate -> 'probesPerModel' AS probes_per_model,
+       p.estimate -> 'scenarioCount' AS scenario_count, p.estimate -> 'samplesPerScenario' AS samples_per_scenario
   FROM multisample.preview_run('runs-def', ARRAY['runs-est-def', 'runs-est-zero', 'runs-est-none', 'runs-est-unpriced'], 5) AS p;
 SELECT m.*
   FROM multisample.preview_run('runs-def', ARRAY['runs-est-def', 'runs-est-zero', 'runs-est-none', 'runs-est-unpriced'], 5) AS p,
