@@ -27,6 +27,7 @@ SET search_path = pg_catalog, pg_temp
 -- JIT compilation of this many expressions costs seconds and saves nothing
 -- on a query that reads each sample once.
 SET jit = off
+SET enable_seqscan = off
 AS $function$
 DECLARE
     settings record;
@@ -44,7 +45,11 @@ BEGIN
     SELECT s.samples_per_scenario, s.score_scale_min, s.score_scale_max,
            r.config -> 'samplesPerScenario' AS raw_samples, r.config -> 'scoreScale' AS raw_scale,
            CASE WHEN jsonb_typeof(r.config -> 'models') = 'array'
-                THEN r.config -> 'models' ELSE '[]'::jsonb END AS models
+                THEN r.config -> 'models' ELSE '[]'::jsonb END AS models,
+           -- the rule of the view model_pass_at_k: a number within 1e300
+           CASE WHEN jsonb_typeof(r.config -> 'successThreshold') = 'number'
+                 AND abs((r.config -> 'successThreshold')::numeric) <= 1e300
+                THEN (r.config -> 'successThreshold')::float8 END AS success_threshold
       INTO settings
       FROM @extschema@.run_analysis_settings AS s
       JOIN @extschema@.runs AS r ON r.id = s.run_id
@@ -57,12 +62,16 @@ BEGIN
     -- ==== shared ===========================================================
     WITH pairs AS MATERIALIZED (
         -- The per-pair figures of scenario_variance, read straight from the
-        -- scored-sample index (this document does not need the pair ranks).
+        -- scored-sample index (this document does not need the pair ranks),
+        -- and the pair's successes (score >= successThreshold). model_rank
+        -- numbers the models in the order of their ids.
         SELECT p.scenario_id, p.model_id, (p.st).sample_count AS n, (p.st).mean, (p.st).std_dev,
-               (p.st).variance, (p.st).min, (p.st).max,
+               (p.st).variance, (p.st).min, (p.st).max, p.successes,
                sum((p.st).sample_count * (p.st).mean) OVER w
-                   / (sum((p.st).sample_count) OVER w)::float8 AS model_mean
-          FROM (SELECT t.model_id, t.scenario_id, @extschema@.variance_stats(t.score) AS st
+                   / (sum((p.st).sample_count) OVER w)::float8 AS model_mean,
+               dense_rank() OVER (ORDER BY p.model_id) AS model_rank
+          FROM (SELECT t.model_id, t.scenario_id, @extschema@.variance_stats(t.score) AS st,
+                       count(*) FILTER (WHERE t.score >= settings.success_threshold) AS successes
                   FROM @extschema@.transcripts AS t
                  WHERE t.run_id = analysis_json.run_id AND t.deleted_at IS NULL AND t.score IS NOT NULL
                  GROUP BY t.model_id, t.scenario_id) AS p
@@ -98,11 +107,10 @@ BEGIN
 
     -- ==== format 'multisample' =============================================
     ), scenarios AS (
-        SELECT p.scenario_id, sc.name AS scenario_name,
-               avg(p.variance) AS mean_variance,
-               json_object_agg(p.model_id, json_build_object(
-                   'sampleCount', p.n, 'mean', p.mean, 'stdDev', p.std_dev, 'variance', p.variance,
-                   'min', p.min, 'max', p.max)) AS per_model
+        -- Narrow rows: the per-model objects are built once, in rank order,
+        -- when scenarioVariance is written (sorting rows that carry them
+        -- copied the whole document at every sort).
+        SELECT p.scenario_id, sc.name AS scenario_name, avg(p.variance) AS mean_variance
           FROM pairs AS p
           LEFT JOIN @extschema@.scenarios AS sc ON sc.id = p.scenario_id
          GROUP BY p.scenario_id, sc.name
@@ -124,19 +132,26 @@ BEGIN
                                     THEN 0 ELSE 1 END AS starts_tie
                           FROM scenarios AS s
                         WINDOW w AS (ORDER BY s.mean_variance DESC NULLS LAST)) AS b) AS t
-    ), expected_pairs AS (
+    ), expected_scenarios AS (
         -- The pairs the run asked for: its selected scenarios (else the ones
         -- scored) times its configured models (else the ones scored).
+        SELECT sel.scenario_id FROM @extschema@.run_scenario_selections AS sel
+         WHERE sel.run_id = analysis_json.run_id
+        UNION SELECT p.scenario_id FROM pairs AS p
+    ), expected_models AS (
+        SELECT m.value #>> '{}' AS model_id
+          FROM jsonb_array_elements(settings.models) AS m
+         WHERE jsonb_typeof(m.value) = 'string'
+        UNION SELECT p.model_id FROM pairs AS p
+    ), expected_pairs AS (
+        -- Built only when some expected pair is short: every scored pair is
+        -- an expected one, so the short ones number the expected pairs
+        -- minus the scored pairs that have all their samples.
         SELECT e.scenario_id, e.model_id, coalesce(p.n, 0) AS n
-          FROM ((SELECT sel.scenario_id FROM @extschema@.run_scenario_selections AS sel
-                  WHERE sel.run_id = analysis_json.run_id
-                 UNION SELECT p2.scenario_id FROM pairs AS p2) AS es
-                CROSS JOIN
-                (SELECT m.value #>> '{}' AS model_id
-                   FROM jsonb_array_elements(settings.models) AS m
-                  WHERE jsonb_typeof(m.value) = 'string'
-                 UNION SELECT p3.model_id FROM pairs AS p3) AS em) AS e (scenario_id, model_id)
+          FROM (expected_scenarios CROSS JOIN expected_models) AS e
           LEFT JOIN pairs AS p USING (scenario_id, model_id)
+         WHERE (SELECT count(*) FROM expected_scenarios) * (SELECT count(*) FROM expected_models)
+               > (SELECT count(*) FROM pairs AS f WHERE f.n >= settings.samples_per_scenario)
     ), warnings AS (
         SELECT w.ord, w.warning FROM (
             SELECT 1 AS ord, json_build_object(
@@ -188,6 +203,77 @@ BEGIN
                 OR p.max > settings.score_scale_max
             HAVING count(*) > 0
         ) AS w
+    ), compared AS (
+        -- The view model_comparison (45-comparison-views.sql), from the same
+        -- per-pair rows: per pair of models (model_a < model_b) over their
+        -- shared scenarios, scenario means as the units.
+        SELECT min(a.model_id) AS model_a, min(b.model_id) AS model_b,
+               @extschema@.paired_comparison(a.mean, b.mean) AS pc,
+               count(*) FILTER (WHERE a.mean - b.mean > 1e-12 * greatest(abs(a.mean), abs(b.mean))) AS wins,
+               count(*) FILTER (WHERE abs(a.mean - b.mean) <= 1e-12 * greatest(abs(a.mean), abs(b.mean))) AS ties,
+               count(*) FILTER (WHERE b.mean - a.mean > 1e-12 * greatest(abs(a.mean), abs(b.mean))) AS losses,
+               avg(a.variance) AS within_variance_a, avg(b.variance) AS within_variance_b,
+               avg(a.n)::float8 AS samples_a, avg(b.n)::float8 AS samples_b,
+               avg(a.variance / a.n + b.variance / b.n) AS noise
+          FROM pairs AS a
+          JOIN pairs AS b ON b.scenario_id = a.scenario_id COLLATE "C" AND b.model_rank > a.model_rank
+         GROUP BY a.model_rank, b.model_rank
+    ), comparison AS (
+        -- between_variance (omega^2, method of moments, clamped at 0), the
+        -- sizing variances (var(differences) itself without a noise
+        -- estimate) and Holm's rank j among the m p-values of the run.
+        SELECT d.*,
+               count(d.p_value) OVER () AS holm_m,
+               row_number() OVER (ORDER BY d.p_value NULLS LAST, d.model_a, d.model_b) AS holm_j,
+               coalesce(d.between_variance, d.difference_variance) AS sizing_between,
+               CASE WHEN d.between_variance IS NOT NULL THEN d.within_variance_a ELSE 0 END AS sizing_within_a,
+               CASE WHEN d.between_variance IS NOT NULL THEN d.within_variance_b ELSE 0 END AS sizing_within_b,
+               CASE WHEN d.between_variance IS NOT NULL THEN d.samples_a ELSE 1 END AS sizing_samples_a,
+               CASE WHEN d.between_variance IS NOT NULL THEN d.samples_b ELSE 1 END AS sizing_samples_b
+          FROM (SELECT e.*,
+                       CASE WHEN e.noise IS NOT NULL THEN greatest(0::float8, e.difference_variance - e.noise) END
+                           AS between_variance
+                  FROM (SELECT c.model_a, c.model_b, (c.pc).pairs AS scenarios, (c.pc).mean_a, (c.pc).mean_b,
+                               (c.pc).mean_difference, (c.pc).std_error, (c.pc).lower AS ci_lower,
+                               (c.pc).upper AS ci_upper, (c.pc).level AS ci_level, (c.pc).t_statistic,
+                               (c.pc).p_value, (c.pc).effect_size, (c.pc).correlation,
+                               c.wins, c.ties, c.losses, nullif(c.wins + c.losses, 0) AS decided,
+                               c.wins::float8 / nullif(c.wins + c.losses, 0) AS win_rate,
+                               c.within_variance_a, c.within_variance_b, c.samples_a, c.samples_b,
+                               (c.pc).std_error * (c.pc).std_error * (c.pc).pairs AS difference_variance,
+                               c.noise
+                          FROM compared AS c) AS e) AS d
+    ), pass_counts AS (
+        -- pass@k and pass^k (view model_pass_at_k): a scenario counts for
+        -- k = 1 .. min(n, samplesPerScenario). Pairs with the same n and c
+        -- have the same figures: each is computed once, then weighted by
+        -- the model's number of such pairs. Grouping on integers keeps the
+        -- (model, k) rows out of text sorts.
+        SELECT p.model_rank, p.n, p.successes AS c, count(*) AS scenarios
+          FROM pairs AS p
+         WHERE settings.success_threshold IS NOT NULL
+         GROUP BY p.model_rank, p.n, p.successes
+    ), pass_values AS MATERIALIZED (
+        SELECT v.n, v.c, k.k,
+               @extschema@.pass_at_k(v.n, v.c, k.k) AS pass_at_k,
+               @extschema@.pass_hat_k(v.n, v.c, k.k) AS pass_hat_k
+          FROM (SELECT DISTINCT pc.n, pc.c FROM pass_counts AS pc) AS v
+         CROSS JOIN LATERAL generate_series(1, least(v.n, coalesce(settings.samples_per_scenario, v.n))::integer)
+               AS k (k)
+    ), pass_sums AS MATERIALIZED (
+        SELECT pc.model_rank, v.k, sum(pc.scenarios) AS scenarios,
+               sum(pc.scenarios * v.pass_at_k) / sum(pc.scenarios) AS pass_at_k,
+               sum(pc.scenarios * v.pass_hat_k) / sum(pc.scenarios) AS pass_hat_k
+          FROM pass_counts AS pc
+          JOIN pass_values AS v ON v.n = pc.n AND v.c = pc.c
+         GROUP BY pc.model_rank, v.k
+    ), pass_curves AS (
+        SELECT min(m.model_id) AS model_id,
+               json_agg(json_build_object('k', s.k, 'passAtK', s.pass_at_k, 'passHatK', s.pass_hat_k,
+                                          'scenarios', s.scenarios) ORDER BY s.k) AS curve
+          FROM pass_sums AS s
+          JOIN (SELECT DISTINCT p.model_rank, p.model_id FROM pairs AS p) AS m USING (model_rank)
+         GROUP BY s.model_rank
     ), multisample_document AS (
         SELECT json_build_object(
             'runId', analysis_json.run_id,
@@ -222,12 +308,20 @@ BEGIN
                                                      'units', 'scenarios') END AS ci_json
                           FROM models AS mm) AS m
                   ), '{}'::json),
+            -- Entries come in rank order from the sorted subquery (the rows
+            -- sorted are the narrow per-pair ones, not the finished objects).
             'scenarioVariance', coalesce((
-                SELECT json_agg(json_build_object(
-                           'scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
-                           'meanVariance', r.mean_variance, 'rank', r.variance_rank, 'perModel', r.per_model)
-                       ORDER BY r.pos)
-                  FROM ranked AS r), '[]'::json),
+                SELECT json_agg(e.entry)
+                  FROM (SELECT json_build_object(
+                                   'scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
+                                   'meanVariance', r.mean_variance, 'rank', r.variance_rank,
+                                   'perModel', json_object_agg(p.model_id, json_build_object(
+                                       'sampleCount', p.n, 'mean', p.mean, 'stdDev', p.std_dev,
+                                       'variance', p.variance, 'min', p.min, 'max', p.max))) AS entry
+                          FROM ranked AS r
+                          JOIN pairs AS p USING (scenario_id)
+                         GROUP BY r.pos, r.scenario_id, r.scenario_name, r.mean_variance, r.variance_rank
+                         ORDER BY r.pos) AS e), '[]'::json),
             -- Most variable: the first min(5, ceil(k/2)) of the k scenarios with
             -- a variance; least variable: the last min(5, floor(k/2)), least
             -- first. The two lists never share a scenario.
@@ -248,6 +342,40 @@ BEGIN
                    AND r.pos > r.with_variance - least(5, r.with_variance / 2)),
                 '[]'::json),
             'warnings', coalesce((SELECT json_agg(w.warning ORDER BY w.ord) FROM warnings AS w), '[]'::json),
+            'modelComparison', coalesce((
+                SELECT json_agg(json_build_object(
+                           'modelA', c.model_a, 'modelB', c.model_b, 'scenarios', c.scenarios,
+                           'meanA', c.mean_a, 'meanB', c.mean_b, 'meanDifference', c.mean_difference,
+                           'stdError', c.std_error, 'ciLower', c.ci_lower, 'ciUpper', c.ci_upper,
+                           'ciLevel', c.ci_level, 'tStatistic', c.t_statistic, 'pValue', c.p_value,
+                           'pValueHolm', c.p_value_holm, 'effectSize', c.effect_size,
+                           'wins', c.wins, 'ties', c.ties, 'losses', c.losses, 'winRate', c.win_rate,
+                           'winRateLower', (c.wilson).lower, 'winRateUpper', (c.wilson).upper,
+                           'correlation', c.correlation, 'betweenVariance', c.between_variance,
+                           'withinVarianceA', c.within_variance_a, 'withinVarianceB', c.within_variance_b,
+                           'samplesA', c.samples_a, 'samplesB', c.samples_b,
+                           'minimumDetectableDifference', c.minimum_detectable_difference,
+                           'scenariosNeeded', c.scenarios_needed)
+                       ORDER BY c.model_a, c.model_b)
+                  FROM (SELECT cc.*,
+                               CASE WHEN cc.p_value IS NOT NULL THEN
+                                   max(least(1::float8, (cc.holm_m - cc.holm_j + 1) * cc.p_value))
+                                       OVER (ORDER BY cc.p_value NULLS LAST, cc.model_a, cc.model_b
+                                             ROWS UNBOUNDED PRECEDING)
+                               END AS p_value_holm,
+                               @extschema@.wilson_interval(cc.wins::float8, cc.decided::float8) AS wilson,
+                               @extschema@.minimum_detectable_difference(
+                                   cc.scenarios, cc.sizing_between, cc.sizing_within_a, cc.sizing_within_b,
+                                   cc.sizing_samples_a, cc.sizing_samples_b) AS minimum_detectable_difference,
+                               CASE WHEN cc.mean_difference <> 0 THEN
+                                   @extschema@.scenarios_needed(
+                                       abs(cc.mean_difference), cc.sizing_between, cc.sizing_within_a,
+                                       cc.sizing_within_b, cc.sizing_samples_a, cc.sizing_samples_b)
+                               END AS scenarios_needed
+                          FROM comparison AS cc) AS c), '[]'::json),
+            -- removed again below for runs without a usable successThreshold
+            'successThreshold', settings.success_threshold,
+            'passAtK', coalesce((SELECT json_object_agg(pc.model_id, pc.curve) FROM pass_curves AS pc), '{}'::json),
             'methodsUsed', json_build_object(
                 'variance', 'sample variance (n - 1), Welford update with Chan-Golub-LeVeque merge (variance_stats)',
                 'perModelFigures', 'mean, stdDev, variance, min, max across all scored samples of the model',
@@ -255,7 +383,14 @@ BEGIN
                 'withinScenario', 'mean and maximum of the per-pair sample variances over pairs with 2 or more scored samples; stdDev = sqrt(meanVariance)',
                 'consistencyScore', '1 - mean within-scenario population variance / ((scoreScale.max - scoreScale.min)^2 / 4); 1 = identical samples',
                 'ranking', 'scenarios by the mean of their per-model sample variances, most variable first; ties (equal to 1e-12 relative) by scenario id',
-                'samples', 'live transcripts with a score; unscored and deleted ones are left out'),
+                'samples', 'live transcripts with a score; unscored and deleted ones are left out',
+                'modelComparison', 'paired differences of scenario means with scenarios as the units (Miller 2024, "Adding Error Bars to Evals: A Statistical Approach to Language Model Evaluations", arXiv:2411.00640): per pair of models over their shared scenarios, mean difference A - B, Student t interval (df = scenarios - 1, level 0.95) and two-sided paired t-test; wins, ties (within 1e-12 relative) and losses by scenario mean; Pearson correlation of the scenario means',
+                'multipleComparisons', 'Holm-Bonferroni step-down adjustment over all model pairs of the run (Holm 1979, "A Simple Sequentially Rejective Multiple Test Procedure"): pValueHolm; a difference is significant at alpha when pValueHolm < alpha',
+                'winRate', 'wins / (wins + losses) with the Wilson score interval at 95 % (Wilson 1927, "Probable Inference, the Law of Succession, and Statistical Inference")',
+                'effectSize', 'Cohen''s d_z = mean difference / standard deviation of the per-scenario differences (Cohen 1988, "Statistical Power Analysis for the Behavioral Sciences")',
+                'power', 'Miller 2024, section 5: variance of a scenario difference omega^2 + sigmaA^2/KA + sigmaB^2/KB, with omega^2 (betweenVariance) = var(differences) - mean(sigmaA,s^2/KA,s + sigmaB,s^2/KB,s) clamped at 0 (method of moments; var(differences) itself without within-scenario variances); minimumDetectableDifference = (z(1 - alpha/2) + z(power)) sqrt(variance / scenarios), scenariosNeeded = ceil((z(1 - alpha/2) + z(power))^2 variance / difference^2), alpha 0.05, power 0.8',
+                'passAtK', 'unbiased pass@k of Chen et al. 2021 ("Evaluating Large Language Models Trained on Code", arXiv:2107.03374), 1 - C(n - c, k) / C(n, k) for a scenario with n scored samples of which c have score >= successThreshold, averaged over the scenarios with at least k scored samples',
+                'passHatK', 'pass^k = C(c, k) / C(n, k), the probability that k samples drawn without replacement all succeed (Yao et al. 2024, "tau-bench", arXiv:2406.12045), averaged like passAtK'),
             'computedAt', now()) AS doc
           FROM flags AS f
 
@@ -327,6 +462,9 @@ BEGIN
                ELSE (SELECT d.doc FROM multisample_document AS d)
            END::jsonb
       INTO result;
+    IF analysis_json.format = 'multisample' AND settings.success_threshold IS NULL THEN
+        result := result - 'successThreshold' - 'passAtK';
+    END IF;
     RETURN result;
 END
 $function$;
