@@ -119,13 +119,14 @@ bench_time_pair() {
     bench_emit "$name" "$base" "$ours" "$target" "$info"
 }
 
-# bench_cpu_pair NAME TARGET SETUP BASELINE_SQL OURS_SQL: like
+# bench_cpu_pair NAME TARGET SETUP BASELINE_SQL OURS_SQL [info]: like
 # bench_time_pair (one untimed warm-up each, then BENCH_ROUNDS rounds
 # alternating AB, BA ...), but measures the backend's CPU time in ms
 # (utime + stime from /proc/self/stat, read with pg_read_file: superuser), so
-# that other load on a shared machine does not decide the ratio.
+# that other load on a shared machine does not decide the ratio. With
+# "info", the line is informational (see bench_emit).
 bench_cpu_pair() {
-    local name=$1 target=$2 setup=$3 base_sql=$4 ours_sql=$5 script times r side sql base ours
+    local name=$1 target=$2 setup=$3 base_sql=$4 ours_sql=$5 info=${6:-} script times r side sql base ours
     script=$(mktemp)
     {
         printf '%s;\n' "$setup"
@@ -146,7 +147,7 @@ bench_cpu_pair() {
     printf '%s\n' "$times" | grep '^@' | sed 's/^/#   /' >&2
     base=$(printf '%s\n' "$times" | awk '$1 == "@base" { print $2 }' | bench_median)
     ours=$(printf '%s\n' "$times" | awk '$1 == "@ours" { print $2 }' | bench_median)
-    bench_emit "$name" "$base" "$ours" "$target"
+    bench_emit "$name" "$base" "$ours" "$target" "$info"
 }
 
 # bench_same_result NAME SETUP_A SQL_A SETUP_B SQL_B: true when two queries

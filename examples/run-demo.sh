@@ -27,7 +27,8 @@ q -c "SELECT m->>'modelId' AS model, m->>'probes' AS probes, m->>'tokenSource' A
 
 echo "== Starting the run"
 run_id=$(q -At -c "SELECT run_id FROM multisample.start_run('moral-dilemmas-v1', $models,
-                        samples_per_scenario => 5, priority => 'NORMAL', id => 'moral-dilemmas-demo')")
+                        samples_per_scenario => 5, priority => 'NORMAL', id => 'moral-dilemmas-demo',
+                        success_threshold => 4)")
 echo "run $run_id"
 q -c "SELECT run_id, status, total, completed, queued, bar FROM multisample.run_progress WHERE run_id = '$run_id'"
 
@@ -47,6 +48,30 @@ q -c "SELECT model_id, scored_samples, round(mean::numeric, 3) AS mean,
              round(consistency_score::numeric, 3) AS consistency
         FROM multisample.model_variance WHERE run_id = '$run_id' ORDER BY mean DESC"
 
+echo "== Comparing models: paired differences of scenario means (A - B), p after Holm over all pairs"
+q -c "SELECT model_a || ' - ' || model_b AS pair, scenarios,
+             round(mean_difference::numeric, 3) AS difference,
+             round(ci_lower::numeric, 3) || ' .. ' || round(ci_upper::numeric, 3) AS ci_95,
+             round(p_value::numeric, 4) AS p, round(p_value_holm::numeric, 4) AS p_holm,
+             CASE WHEN p_value_holm < 0.05 THEN 'yes' ELSE 'no' END AS significant,
+             wins || '/' || ties || '/' || losses AS wins_ties_losses,
+             round(win_rate::numeric, 2) AS win_rate,
+             round(effect_size::numeric, 2) AS d_z
+        FROM multisample.model_comparison WHERE run_id = '$run_id' ORDER BY model_a, model_b"
+
+echo "== Sizing the next run (alpha 0.05, power 0.8): what this run can detect, what the observed differences need"
+q -c "SELECT model_a || ' - ' || model_b AS pair,
+             round(minimum_detectable_difference::numeric, 3) AS detectable_at_this_size,
+             round(abs(mean_difference)::numeric, 3) AS observed_difference,
+             scenarios AS scenarios_now, scenarios_needed,
+             round(between_variance::numeric, 4) AS between_variance,
+             round(within_variance_a::numeric, 3) AS within_a, round(within_variance_b::numeric, 3) AS within_b
+        FROM multisample.model_comparison WHERE run_id = '$run_id' ORDER BY model_a, model_b"
+
+echo "== pass@k and pass^k (a success: score >= 4)"
+q -c "SELECT model_id, k, scenarios, round(pass_at_k::numeric, 3) AS pass_at_k, round(pass_hat_k::numeric, 3) AS pass_hat_k
+        FROM multisample.model_pass_at_k WHERE run_id = '$run_id' AND k IN (1, 3, 5) ORDER BY model_id, k"
+
 echo "== The five most variable scenario-model pairs"
 q -c "SELECT variance_rank, scenario_id, model_id, sample_count, round(mean::numeric, 2) AS mean,
              round(variance::numeric, 3) AS variance, min, max
@@ -63,4 +88,4 @@ q -At -c "SELECT jsonb_pretty(multisample.analysis_json('$run_id'))" > "$out/ana
 q -At -c "SELECT multisample.export_run_csv('$run_id')" > "$out/run.csv"
 q -c "\\copy (SELECT * FROM multisample.transcript_export WHERE run_id = '$run_id' ORDER BY model_id, scenario_id, sample_index) TO '$out/transcripts.csv' CSV HEADER"
 ls -l "$out"
-echo "analysis.json: $(/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(len(d['perModel']), 'models,', len(d['warnings']), 'warnings')" "$out/analysis.json")"
+echo "analysis.json: $(/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(len(d['perModel']), 'models,', len(d['modelComparison']), 'model comparisons,', len(d.get('passAtK', {})), 'pass@k curves,', len(d['warnings']), 'warnings')" "$out/analysis.json")"
