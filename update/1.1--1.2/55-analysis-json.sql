@@ -308,20 +308,24 @@ BEGIN
                                                      'units', 'scenarios') END AS ci_json
                           FROM models AS mm) AS m
                   ), '{}'::json),
-            -- Entries come in rank order from the sorted subquery (the rows
-            -- sorted are the narrow per-pair ones, not the finished objects).
+            -- Entries come in rank order from the sorted subqueries: the rows
+            -- sorted are the narrow per-pair ones, grouped in that order (a
+            -- sort of the finished objects would copy the whole array).
             'scenarioVariance', coalesce((
                 SELECT json_agg(e.entry)
                   FROM (SELECT json_build_object(
-                                   'scenarioId', r.scenario_id, 'scenarioName', r.scenario_name,
-                                   'meanVariance', r.mean_variance, 'rank', r.variance_rank,
-                                   'perModel', json_object_agg(p.model_id, json_build_object(
-                                       'sampleCount', p.n, 'mean', p.mean, 'stdDev', p.std_dev,
-                                       'variance', p.variance, 'min', p.min, 'max', p.max))) AS entry
-                          FROM ranked AS r
-                          JOIN pairs AS p USING (scenario_id)
-                         GROUP BY r.pos, r.scenario_id, r.scenario_name, r.mean_variance, r.variance_rank
-                         ORDER BY r.pos) AS e), '[]'::json),
+                                   'scenarioId', min(rp.scenario_id), 'scenarioName', min(rp.scenario_name),
+                                   'meanVariance', min(rp.mean_variance), 'rank', min(rp.variance_rank),
+                                   'perModel', json_object_agg(rp.model_id, json_build_object(
+                                       'sampleCount', rp.n, 'mean', rp.mean, 'stdDev', rp.std_dev,
+                                       'variance', rp.variance, 'min', rp.min, 'max', rp.max))) AS entry
+                          FROM (SELECT r.pos, r.scenario_id, r.scenario_name, r.mean_variance, r.variance_rank,
+                                       p.model_id, p.n, p.mean, p.std_dev, p.variance, p.min, p.max
+                                  FROM ranked AS r
+                                  JOIN pairs AS p ON p.scenario_id = r.scenario_id COLLATE "C"
+                                 ORDER BY r.pos) AS rp
+                         GROUP BY rp.pos   -- one scenario: the other columns are its own
+                         ORDER BY rp.pos) AS e), '[]'::json),
             -- Most variable: the first min(5, ceil(k/2)) of the k scenarios with
             -- a variance; least variable: the last min(5, floor(k/2)), least
             -- first. The two lists never share a scenario.
