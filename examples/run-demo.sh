@@ -64,6 +64,9 @@ q -c "SELECT model_a || ' - ' || model_b AS pair,
              round(minimum_detectable_difference::numeric, 3) AS detectable_at_this_size,
              round(abs(mean_difference)::numeric, 3) AS observed_difference,
              scenarios AS scenarios_now, scenarios_needed,
+             CASE WHEN mean_difference <> 0 AND between_variance IS NOT NULL THEN
+                 multisample.scenarios_needed(abs(mean_difference), between_variance, within_variance_a,
+                                              within_variance_b, 20, 20) END AS needed_with_20_samples,
              round(between_variance::numeric, 4) AS between_variance,
              round(within_variance_a::numeric, 3) AS within_a, round(within_variance_b::numeric, 3) AS within_b
         FROM multisample.model_comparison WHERE run_id = '$run_id' ORDER BY model_a, model_b"
