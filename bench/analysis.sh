@@ -12,7 +12,8 @@
 # per-pair figures must at least do), <= 1.3, by the backend's CPU time in
 # one session (bench_cpu_pair: serial plans, a warm-up each, rounds
 # alternating), so that the load of a shared machine does not decide it.
-# Informational rows, same way: the floor on the index-only plan
+# Informational rows, same way: the same by user time only (the kernel's
+# time is mostly page faults of freshly allocated memory); the floor on the index-only plan
 # analysis_json reads with (enable_seqscan off); the pair aggregation of
 # analysis_json alone (variance_stats, the success count, the model windows)
 # vs the floor, which splits the time into reading the samples and building
@@ -138,6 +139,8 @@ pairs_sql="SELECT count(*), sum(p.model_mean), max(p.model_rank) FROM (
   WINDOW w AS (PARTITION BY p.model_id)) AS p"
 bench_cpu_pair "analysis_json (every 1.2 block) vs a bare grouped count(score), $(bench_count "$total") samples (CPU)" "<=1.3" \
     "$serial" "$floor_sql" "$ours_sql"
+BENCH_CPU_USER_ONLY=1 bench_cpu_pair "informational: the same, user time only (without the kernel's page faults)" "<=1.3" \
+    "$serial" "$floor_sql" "$ours_sql" info
 bench_cpu_pair "informational: analysis_json vs the grouped count on the index-only plan (CPU)" "<=1.3" \
     "$serial; SET enable_seqscan = off" "$floor_sql" "$ours_sql" info
 bench_cpu_pair "informational: analysis_json's pair aggregation alone (index-only) vs the grouped count (CPU)" "<=1.3" \

@@ -124,14 +124,18 @@ bench_time_pair() {
 # alternating AB, BA ...), but measures the backend's CPU time in ms
 # (utime + stime from /proc/self/stat, read with pg_read_file: superuser), so
 # that other load on a shared machine does not decide the ratio. With
-# "info", the line is informational (see bench_emit).
+# "info", the line is informational (see bench_emit). With
+# BENCH_CPU_USER_ONLY=1, only the user time counts (not the kernel's, e.g.
+# page faults).
 bench_cpu_pair() {
     local name=$1 target=$2 setup=$3 base_sql=$4 ours_sql=$5 info=${6:-} script times r side sql base ours
+    local system=1
+    [ -z "${BENCH_CPU_USER_ONLY:-}" ] || system=0
     script=$(mktemp)
     {
         printf '%s;\n' "$setup"
-        printf 'CREATE FUNCTION pg_temp.cpu_ms() RETURNS bigint LANGUAGE sql AS $$ SELECT (pg_catalog.split_part(s, %s, 14)::bigint + pg_catalog.split_part(s, %s, 15)::bigint) * 1000 / %s FROM pg_catalog.pg_read_file(%s) AS s $$;\n' \
-            "' '" "' '" "$(getconf CLK_TCK)" "'/proc/self/stat'"
+        printf 'CREATE FUNCTION pg_temp.cpu_ms() RETURNS bigint LANGUAGE sql AS $$ SELECT (pg_catalog.split_part(s, %s, 14)::bigint + %s * pg_catalog.split_part(s, %s, 15)::bigint) * 1000 / %s FROM pg_catalog.pg_read_file(%s) AS s $$;\n' \
+            "' '" "$system" "' '" "$(getconf CLK_TCK)" "'/proc/self/stat'"
         printf '\\o /dev/null\n%s;\n%s;\n\\o\n' "$base_sql" "$ours_sql"
         for ((r = 1; r <= BENCH_ROUNDS; r++)); do
             for side in $( ((r % 2)) && echo base ours || echo ours base); do

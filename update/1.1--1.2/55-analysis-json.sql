@@ -207,7 +207,10 @@ BEGIN
         -- The view model_comparison (45-comparison-views.sql), from the same
         -- per-pair rows: per pair of models (model_a < model_b) over their
         -- shared scenarios, scenario means as the units.
-        SELECT min(a.model_id) AS model_a, min(b.model_id) AS model_b,
+        -- (min() of the group's one id, compared bytewise: cheaper than
+        -- the collation, and the same value)
+        SELECT min(a.model_id COLLATE "C") COLLATE "default" AS model_a,
+               min(b.model_id COLLATE "C") COLLATE "default" AS model_b,
                @extschema@.paired_comparison(a.mean, b.mean) AS pc,
                count(*) FILTER (WHERE a.mean - b.mean > 1e-12 * greatest(abs(a.mean), abs(b.mean))) AS wins,
                count(*) FILTER (WHERE abs(a.mean - b.mean) <= 1e-12 * greatest(abs(a.mean), abs(b.mean))) AS ties,
@@ -314,7 +317,8 @@ BEGIN
             'scenarioVariance', coalesce((
                 SELECT json_agg(e.entry)
                   FROM (SELECT json_build_object(
-                                   'scenarioId', min(rp.scenario_id), 'scenarioName', min(rp.scenario_name),
+                                   'scenarioId', min(rp.scenario_id COLLATE "C"),
+                                   'scenarioName', min(rp.scenario_name COLLATE "C"),
                                    'meanVariance', min(rp.mean_variance), 'rank', min(rp.variance_rank),
                                    'perModel', json_object_agg(rp.model_id, json_build_object(
                                        'sampleCount', rp.n, 'mean', rp.mean, 'stdDev', rp.std_dev,
