@@ -51,27 +51,18 @@ INSERT INTO multisample.runs (id, definition_id, config) VALUES
     ('aj-alone', 'aj-def', '{"models": ["A"], "samplesPerScenario": 2, "successThreshold": 4}'),
     -- one sample per scenario, one shared scenario
     ('aj-one', 'aj-def', '{"samplesPerScenario": 1}');
-INSERT INTO multisample.transcripts (run_id, scenario_id, model_id, sample_index, score) VALUES
-    ('aj-cmp', 'aj-s1', 'A', 0, 4), ('aj-cmp', 'aj-s1', 'A', 1, 5), ('aj-cmp', 'aj-s1', 'A', 2, 3),
-    ('aj-cmp', 'aj-s2', 'A', 0, 2), ('aj-cmp', 'aj-s2', 'A', 1, 2), ('aj-cmp', 'aj-s2', 'A', 2, 3),
-    ('aj-cmp', 'aj-s3', 'A', 0, 5), ('aj-cmp', 'aj-s3', 'A', 1, 4),
-    ('aj-cmp', 'aj-s4', 'A', 0, 1), ('aj-cmp', 'aj-s4', 'A', 1, 2), ('aj-cmp', 'aj-s4', 'A', 2, 1),
-    ('aj-cmp', 'aj-s1', 'B', 0, 3), ('aj-cmp', 'aj-s1', 'B', 1, 3), ('aj-cmp', 'aj-s1', 'B', 2, 4),
-    ('aj-cmp', 'aj-s2', 'B', 0, 2), ('aj-cmp', 'aj-s2', 'B', 1, 1), ('aj-cmp', 'aj-s2', 'B', 2, 1),
-    ('aj-cmp', 'aj-s3', 'B', 0, 4), ('aj-cmp', 'aj-s3', 'B', 1, 4), ('aj-cmp', 'aj-s3', 'B', 2, 5),
-    ('aj-cmp', 'aj-s4', 'B', 0, 2), ('aj-cmp', 'aj-s4', 'B', 1, 1), ('aj-cmp', 'aj-s4', 'B', 2, 1),
-    ('aj-cmp', 'aj-s1', 'C', 0, 5), ('aj-cmp', 'aj-s2', 'C', 0, 3), ('aj-cmp', 'aj-s3', 'C', 0, 5),
-    -- not counted: unscored
-    ('aj-cmp', 'aj-s5', 'A', 0, NULL), ('aj-cmp', 'aj-s5', 'B', 0, NULL),
-    ('aj-plain', 'aj-s1', 'A', 0, 1), ('aj-plain', 'aj-s1', 'A', 1, 2),
-    ('aj-plain', 'aj-s2', 'A', 0, 4), ('aj-plain', 'aj-s2', 'A', 1, 4),
-    ('aj-plain', 'aj-s3', 'A', 0, 3), ('aj-plain', 'aj-s3', 'A', 1, 5),
-    ('aj-plain', 'aj-s1', 'B', 0, 2), ('aj-plain', 'aj-s1', 'B', 1, 2),
-    ('aj-plain', 'aj-s2', 'B', 0, 3), ('aj-plain', 'aj-s2', 'B', 1, 5),
-    ('aj-plain', 'aj-s3', 'B', 0, 1), ('aj-plain', 'aj-s3', 'B', 1, 2),
-    ('aj-alone', 'aj-s1', 'A', 0, 4), ('aj-alone', 'aj-s1', 'A', 1, 5),
-    ('aj-alone', 'aj-s2', 'A', 0, 3), ('aj-alone', 'aj-s2', 'A', 1, 4),
-    ('aj-one', 'aj-s1', 'A', 0, 3), ('aj-one', 'aj-s1', 'B', 0, 4), ('aj-one', 'aj-s2', 'A', 0, 2);
+-- Scores of each pair, in sample order (NULL: not scored yet, not counted).
+INSERT INTO multisample.transcripts (run_id, scenario_id, model_id, sample_index, score)
+SELECT d.run_id, 'aj-s' || d.s, d.m, x.i - 1, x.score
+  FROM (VALUES ('aj-cmp', 1, 'A', '{4,5,3}'::float8[]), ('aj-cmp', 2, 'A', '{2,2,3}'), ('aj-cmp', 3, 'A', '{5,4}'),
+               ('aj-cmp', 4, 'A', '{1,2,1}'), ('aj-cmp', 1, 'B', '{3,3,4}'), ('aj-cmp', 2, 'B', '{2,1,1}'),
+               ('aj-cmp', 3, 'B', '{4,4,5}'), ('aj-cmp', 4, 'B', '{2,1,1}'), ('aj-cmp', 1, 'C', '{5}'),
+               ('aj-cmp', 2, 'C', '{3}'), ('aj-cmp', 3, 'C', '{5}'), ('aj-cmp', 5, 'A', '{NULL}'), ('aj-cmp', 5, 'B', '{NULL}'),
+               ('aj-plain', 1, 'A', '{1,2}'), ('aj-plain', 2, 'A', '{4,4}'), ('aj-plain', 3, 'A', '{3,5}'),
+               ('aj-plain', 1, 'B', '{2,2}'), ('aj-plain', 2, 'B', '{3,5}'), ('aj-plain', 3, 'B', '{1,2}'),
+               ('aj-alone', 1, 'A', '{4,5}'), ('aj-alone', 2, 'A', '{3,4}'),
+               ('aj-one', 1, 'A', '{3}'), ('aj-one', 1, 'B', '{4}'), ('aj-one', 2, 'A', '{2}')) AS d (run_id, s, m, scores),
+       unnest(d.scores) WITH ORDINALITY AS x (score, i);
 -- not counted: a deleted sample
 INSERT INTO multisample.transcripts (run_id, scenario_id, model_id, sample_index, score, deleted_at)
 VALUES ('aj-cmp', 'aj-s2', 'C', 1, 1, now());
@@ -89,49 +80,52 @@ SELECT x.ord, x.e ->> 'modelA' AS model_a, x.e ->> 'modelB' AS model_b, x.e -> '
        x.e -> 'scenariosNeeded' AS scenarios_needed
   FROM docs, jsonb_array_elements(docs.j -> 'modelComparison') WITH ORDINALITY AS x (e, ord)
  WHERE docs.run_id = 'aj-cmp' ORDER BY x.ord;
--- Every figure (the expected values of sql/comparison.sql, derived there
--- with exact fractions and mpmath).
-CREATE TEMP TABLE cmp_expected (model_a text, model_b text, mean_a float8, mean_b float8,
-    mean_difference float8, std_error float8, ci_lower float8, ci_upper float8, t_statistic float8,
-    p_value float8, p_value_holm float8, effect_size float8, win_rate float8, win_rate_lower float8,
-    win_rate_upper float8, correlation float8, between_variance float8, within_variance_a float8,
-    within_variance_b float8, samples_a float8, samples_b float8, mdd float8);
-INSERT INTO cmp_expected VALUES
-    ('A', 'B', 3.0416666666666667, 2.5833333333333333, 0.45833333333333333, 0.22948210613692092,
-     -0.27198114747083447, 1.1886478141375011, 1.997250857807048, 0.13969773963372342, 0.13969773963372342,
-     0.99862542890352399, 1, 0.43850296824495457, 1, 0.95240183769915055, 0, 0.54166666666666667,
-     0.33333333333333333, 2.75, 3, 0.77751032325740631),
-    ('A', 'C', 3.6111111111111111, 4.3333333333333333, -0.72222222222222222, 0.14698618394803281,
-     -1.3546527278216821, -0.089791716622762327, -4.913538149119954, 0.039012347759055313, 0.11703704327716594,
-     -2.836832573067901, 0, 0, 0.56149703175504543, 0.97541726913196657, NULL, 0.61111111111111111,
-     NULL, 2.6666666666666667, 1, 0.41179432021564242),
-    ('B', 'C', 3, 4.3333333333333333, -1.3333333333333333, 0.33333333333333333,
-     -2.7675509099164873, 0.1008842432498206, -4, 0.057190958417936634, 0.11703704327716594,
-     -2.3094010767585031, 0, 0, 0.56149703175504543, 0.94491118252306807, NULL, 0.33333333333333333,
-     NULL, 3, 1, 0.93386173937098953);
-SELECT e.model_a, e.model_b,
-       pg_temp.close((c ->> 'meanA')::float8, e.mean_a, 1e-15) AND pg_temp.close((c ->> 'meanB')::float8, e.mean_b, 1e-15)
-       AND pg_temp.close((c ->> 'meanDifference')::float8, e.mean_difference, 1e-15) AS means_ok,
-       pg_temp.close((c ->> 'stdError')::float8, e.std_error, 1e-14) AND pg_temp.close((c ->> 'ciLower')::float8, e.ci_lower, 1e-14)
-       AND pg_temp.close((c ->> 'ciUpper')::float8, e.ci_upper, 1e-13) AS interval_ok,
-       pg_temp.close((c ->> 'tStatistic')::float8, e.t_statistic, 1e-14) AND pg_temp.close((c ->> 'pValue')::float8, e.p_value, 1e-12)
-       AND pg_temp.close((c ->> 'pValueHolm')::float8, e.p_value_holm, 1e-12)
-       AND pg_temp.close((c ->> 'effectSize')::float8, e.effect_size, 1e-14) AS test_ok,
-       pg_temp.close((c ->> 'winRate')::float8, e.win_rate, 1e-15) AND pg_temp.close((c ->> 'winRateLower')::float8, e.win_rate_lower, 1e-14)
-       AND pg_temp.close((c ->> 'winRateUpper')::float8, e.win_rate_upper, 1e-14) AS win_rate_ok,
-       pg_temp.close((c ->> 'correlation')::float8, e.correlation, 1e-14) AS correlation_ok,
-       pg_temp.close((c ->> 'betweenVariance')::float8, e.between_variance, 1e-14)
-       AND pg_temp.close((c ->> 'withinVarianceA')::float8, e.within_variance_a, 1e-15)
-       AND pg_temp.close((c ->> 'withinVarianceB')::float8, e.within_variance_b, 1e-15)
-       AND pg_temp.close((c ->> 'samplesA')::float8, e.samples_a, 1e-15)
-       AND pg_temp.close((c ->> 'samplesB')::float8, e.samples_b, 1e-15) AS variances_ok,
-       pg_temp.close((c ->> 'minimumDetectableDifference')::float8, e.mdd, 1e-14) AS mdd_ok,
-       -- a figure that is undefined is there, as null
-       c -> 'betweenVariance' AS between_variance
-  FROM cmp_expected AS e
-  JOIN (SELECT c FROM docs, jsonb_array_elements(docs.j -> 'modelComparison') AS c WHERE docs.run_id = 'aj-cmp') AS x
-    ON x.c ->> 'modelA' = e.model_a AND x.c ->> 'modelB' = e.model_b
- ORDER BY 1, 2;
+-- Every figure: the values sql/comparison.sql derived for the same run
+-- (exact fractions and mpmath), written here as the document's entries.
+-- Counts and nulls must be equal, every other number within 1e-12
+-- relative.
+CREATE TEMP TABLE expected AS SELECT '[
+  {"modelA": "A", "modelB": "B", "scenarios": 4, "wins": 3, "ties": 1, "losses": 0, "scenariosNeeded": 12,
+   "meanA": 3.0416666666666667, "meanB": 2.5833333333333333, "meanDifference": 0.45833333333333333,
+   "stdError": 0.22948210613692092, "ciLower": -0.27198114747083447, "ciUpper": 1.1886478141375011, "ciLevel": 0.95,
+   "tStatistic": 1.997250857807048, "pValue": 0.13969773963372342, "pValueHolm": 0.13969773963372342,
+   "effectSize": 0.99862542890352399, "winRate": 1, "winRateLower": 0.43850296824495457, "winRateUpper": 1,
+   "correlation": 0.95240183769915055, "betweenVariance": 0, "withinVarianceA": 0.54166666666666667,
+   "withinVarianceB": 0.33333333333333333, "samplesA": 2.75, "samplesB": 3,
+   "minimumDetectableDifference": 0.77751032325740631},
+  {"modelA": "A", "modelB": "C", "scenarios": 3, "wins": 0, "ties": 0, "losses": 3, "scenariosNeeded": 1,
+   "meanA": 3.6111111111111111, "meanB": 4.3333333333333333, "meanDifference": -0.72222222222222222,
+   "stdError": 0.14698618394803281, "ciLower": -1.3546527278216821, "ciUpper": -0.089791716622762327, "ciLevel": 0.95,
+   "tStatistic": -4.913538149119954, "pValue": 0.039012347759055313, "pValueHolm": 0.11703704327716594,
+   "effectSize": -2.836832573067901, "winRate": 0, "winRateLower": 0, "winRateUpper": 0.56149703175504543,
+   "correlation": 0.97541726913196657, "betweenVariance": null, "withinVarianceA": 0.61111111111111111,
+   "withinVarianceB": null, "samplesA": 2.6666666666666667, "samplesB": 1,
+   "minimumDetectableDifference": 0.41179432021564242},
+  {"modelA": "B", "modelB": "C", "scenarios": 3, "wins": 0, "ties": 0, "losses": 3, "scenariosNeeded": 2,
+   "meanA": 3, "meanB": 4.3333333333333333, "meanDifference": -1.3333333333333333,
+   "stdError": 0.33333333333333333, "ciLower": -2.7675509099164873, "ciUpper": 0.1008842432498206, "ciLevel": 0.95,
+   "tStatistic": -4, "pValue": 0.057190958417936634, "pValueHolm": 0.11703704327716594,
+   "effectSize": -2.3094010767585031, "winRate": 0, "winRateLower": 0, "winRateUpper": 0.56149703175504543,
+   "correlation": 0.94491118252306807, "betweenVariance": null, "withinVarianceA": 0.33333333333333333,
+   "withinVarianceB": null, "samplesA": 3, "samplesB": 1,
+   "minimumDetectableDifference": 0.93386173937098953}]'::jsonb AS e;
+-- Per pair: how many keys the document has, how many of them are expected,
+-- and how many agree.
+SELECT x.ord, x.want ->> 'modelA' AS model_a, x.want ->> 'modelB' AS model_b,
+       (SELECT count(*) FROM jsonb_object_keys(x.got)) AS keys,
+       count(*) AS expected_keys,
+       count(*) FILTER (WHERE CASE WHEN jsonb_typeof(w.val) = 'number'
+                                   THEN pg_temp.close((x.got ->> w.key)::float8, (w.val #>> '{}')::float8, 1e-12)
+                                   ELSE x.got -> w.key = w.val END) AS agree,
+       string_agg(w.key, ', ' ORDER BY w.key) FILTER (
+           WHERE NOT coalesce(CASE WHEN jsonb_typeof(w.val) = 'number'
+                                   THEN pg_temp.close((x.got ->> w.key)::float8, (w.val #>> '{}')::float8, 1e-12)
+                                   ELSE x.got -> w.key = w.val END, false)) AS disagree
+  FROM expected,
+       LATERAL (SELECT want, ord, (SELECT docs.j -> 'modelComparison' -> (ord::int - 1) FROM docs WHERE docs.run_id = 'aj-cmp') AS got
+                  FROM jsonb_array_elements(expected.e) WITH ORDINALITY AS a (want, ord)) AS x,
+       jsonb_each(x.want) AS w (key, val)
+ GROUP BY x.ord, x.want, x.got ORDER BY x.ord;
 -- pValueHolm is holm_adjust of the document's pValues.
 SELECT bool_and(pg_temp.close((x.c ->> 'pValueHolm')::float8, h.adjusted[x.ord::int], 1e-15)) AS holm_of_the_p_values
   FROM docs,
