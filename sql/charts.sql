@@ -86,6 +86,21 @@ SELECT pg_temp.sqlstate_of($$SELECT multisample.chart_ticks(2, 1)$$) AS reversed
        pg_temp.sqlstate_of($$SELECT multisample.chart_ticks(0, 1, NULL)$$) AS null_count;
 
 -------------------------------------------------------------------------------
+-- chart_axis_svg and chart_interval_svg, the pieces both interval charts
+-- draw with. Ticks 0, 1, 2 over x 10..110: at 10, 60, 110; grid lines from
+-- y 5 to 50, tick marks 50..55, labels at 68.
+-------------------------------------------------------------------------------
+SELECT multisample.chart_axis_svg('{0,1,2}', 10, 100, 5, 50) AS axis;
+SELECT multisample.chart_interval_svg(12.5, 80, 30, '#0072B2') AS bar;
+SELECT pg_temp.sqlstate_of($$SELECT multisample.chart_axis_svg('{1}', 0, 100, 0, 10)$$) AS one_tick,
+       pg_temp.sqlstate_of($$SELECT multisample.chart_axis_svg('{2,1}', 0, 100, 0, 10)$$) AS decreasing,
+       pg_temp.sqlstate_of($$SELECT multisample.chart_axis_svg('{1,NULL,3}', 0, 100, 0, 10)$$) AS null_tick,
+       pg_temp.sqlstate_of($$SELECT multisample.chart_axis_svg('{{1,2},{3,4}}', 0, 100, 0, 10)$$) AS two_dimensions,
+       pg_temp.sqlstate_of($$SELECT multisample.chart_axis_svg('{1,2}', 0, 0, 0, 10)$$) AS no_width;
+SELECT pg_temp.sqlstate_of($$SELECT multisample.chart_interval_svg(1, 2, 3, '"/><script>alert(1)</script>')$$) AS colour_markup,
+       pg_temp.sqlstate_of($$SELECT multisample.chart_interval_svg(1, 2, 3, 'red')$$) AS colour_name;
+
+-------------------------------------------------------------------------------
 -- A run worked by hand: ch-run, scale 1..5, 2 samples per scenario, three
 -- models on three scenarios.
 --   m-a: s1 {2, 4}, s2 {3, 3}, s3 {4, 4}: scenario means 3, 3, 4;
@@ -283,6 +298,6 @@ DROP SCHEMA chart_lookalikes CASCADE;
 SELECT p.proname, p.provolatile, p.prosecdef, p.proparallel, p.proconfig
   FROM pg_proc AS p
  WHERE p.pronamespace = 'multisample'::regnamespace
-   AND p.proname IN ('markup_escape', 'chart_ticks', 'model_chart_svg', 'variance_heatmap_svg',
+   AND p.proname IN ('markup_escape', 'chart_ticks', 'chart_axis_svg', 'chart_interval_svg', 'model_chart_svg', 'variance_heatmap_svg',
                      'comparison_chart_svg', 'analysis_html')
  ORDER BY p.proname;

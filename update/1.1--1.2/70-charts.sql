@@ -7,7 +7,9 @@
 --   variance_heatmap_svg(run_id, n)      scenario x model standard deviation
 --   comparison_chart_svg(run_id, n)      forest plot of model_comparison
 --   analysis_html(run_id)                the charts, the tables, the warnings
---   markup_escape(text), chart_ticks()   the building blocks
+--   markup_escape(text), chart_ticks(),
+--   chart_axis_svg(), chart_interval_svg()
+--                                        the building blocks
 --
 -- Rules every chart follows:
 -- - No script, no event attribute, no link, no external asset: plain SVG
@@ -120,6 +122,64 @@ COMMENT ON FUNCTION @extschema@.chart_ticks(double precision, double precision, 
     'Axis ticks for [lo, hi]: 1, 2 or 5 times a power of ten apart, at most max_ticks (3..100) of them, exact decimals; the first and last are the axis bounds.';
 
 -------------------------------------------------------------------------------
+-- chart_axis_svg and chart_interval_svg: the pieces the model chart and the
+-- forest plot share. chart_axis_svg draws an x axis from ticks (as
+-- chart_ticks gives them): for each tick a light grid line from y_top to
+-- y_axis, a tick mark below the axis and its label, the ticks spread
+-- evenly over [x_left, x_left + width]. chart_interval_svg draws the bar of
+-- an interval from x_from to x_to at height y, with end caps.
+-------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.chart_axis_svg(ticks numeric[], x_left integer, width integer, y_top integer, y_axis integer)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+    lo numeric;
+    hi numeric;
+BEGIN
+    IF cardinality(ticks) < 2 OR array_ndims(ticks) <> 1 OR array_position(ticks, NULL) IS NOT NULL
+       OR EXISTS (SELECT FROM unnest(ticks) WITH ORDINALITY AS a (t, i)
+                   WHERE a.i > 1 AND NOT a.t > ticks[array_lower(ticks, 1) + a.i::integer - 2]) THEN
+        RAISE EXCEPTION 'ticks must be a one-dimensional array of at least 2 increasing numbers without NULLs'
+            USING ERRCODE = '22023', HINT = 'chart_ticks() makes such an array.';
+    END IF;
+    IF width < 1 OR width > 100000 OR abs(x_left) > 100000 OR abs(y_top) > 100000 OR abs(y_axis) > 100000 THEN
+        RAISE EXCEPTION 'x_left, y_top and y_axis must be within [-100000, 100000] and width within [1, 100000]'
+            USING ERRCODE = '22023';
+    END IF;
+    lo := ticks[array_lower(ticks, 1)];
+    hi := ticks[array_upper(ticks, 1)];
+    RETURN string_agg(format('<line class="grid" x1="%1$s" y1="%2$s" x2="%1$s" y2="%3$s" stroke="#dddddd"/>'
+                             '<line class="tick" x1="%1$s" y1="%3$s" x2="%1$s" y2="%4$s" stroke="#333333"/>'
+                             '<text class="tick-label" x="%1$s" y="%5$s" text-anchor="middle" font-size="11">%6$s</text>',
+                             round(x_left + (t - lo) / (hi - lo) * width, 2),
+                             y_top, y_axis, y_axis + 5, y_axis + 18, t::text), '' ORDER BY t)
+      FROM unnest(ticks) AS t;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.chart_axis_svg(numeric[], integer, integer, integer, integer) IS
+    'SVG of an x axis: for each of the increasing ticks a grid line from y_top to y_axis, a tick mark and its label, spread evenly over [x_left, x_left + width].';
+
+CREATE FUNCTION @extschema@.chart_interval_svg(x_from numeric, x_to numeric, y numeric, colour text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+BEGIN
+    IF colour !~ '^#[0-9A-Fa-f]{6}$' THEN
+        RAISE EXCEPTION 'colour must be #RRGGBB, got %', quote_literal(left(colour, 40)) USING ERRCODE = '22023';
+    END IF;
+    RETURN format('<line class="ci" x1="%1$s" y1="%3$s" x2="%2$s" y2="%3$s" stroke="%6$s" stroke-width="2"/>'
+                  '<line class="ci-cap" x1="%1$s" y1="%4$s" x2="%1$s" y2="%5$s" stroke="%6$s" stroke-width="2"/>'
+                  '<line class="ci-cap" x1="%2$s" y1="%4$s" x2="%2$s" y2="%5$s" stroke="%6$s" stroke-width="2"/>',
+                  x_from, x_to, y, y - 5, y + 5, colour);
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.chart_interval_svg(numeric, numeric, numeric, text) IS
+    'SVG of an interval bar from x_from to x_to at height y, 2 px wide, with 10 px end caps, in colour (#RRGGBB).';
+
+-------------------------------------------------------------------------------
 -- model_chart_svg: one row per model of the run, sorted by the mean over
 -- scenarios (highest first, ties by model id): a point at that mean and a
 -- bar for its confidence interval with scenarios as the units (model_variance:
@@ -188,7 +248,8 @@ BEGIN
            array_agg(m.consistency_score ORDER BY m.pos), max(m.ci_level)
       INTO ids, centres, lowers, uppers, means, samples, scenario_counts, within_sds, consistencies, interval_level
       FROM (SELECT v.*,
-                   row_number() OVER (ORDER BY round(v.scenario_mean::numeric, 11 - floor(log(greatest(abs(v.scenario_mean), 1e-300)))::integer) DESC,
+                   row_number() OVER (ORDER BY round(v.scenario_mean::numeric,
+                                                     11 - floor(log(greatest(abs(v.scenario_mean), 1e-300)))::integer) DESC,
                                                v.model_id COLLATE "C") AS pos
               FROM @extschema@.model_variance AS v
              WHERE v.run_id = model_chart_svg.run_id) AS m;
@@ -225,18 +286,13 @@ BEGIN
 
     -- Grid lines, ticks and labels; the score scale's bounds, dashed, where
     -- the axis goes beyond them.
-    SELECT string_agg(format('<line class="grid" x1="%1$s" y1="%2$s" x2="%1$s" y2="%3$s" stroke="#dddddd"/>'
-                             '<line class="tick" x1="%1$s" y1="%3$s" x2="%1$s" y2="%4$s" stroke="#333333"/>'
-                             '<text class="tick-label" x="%1$s" y="%5$s" text-anchor="middle" font-size="11">%6$s</text>',
-                             round((left_x + (t::float8 - axis_lo) / (axis_hi - axis_lo) * plot_w)::numeric, 2),
-                             top_y, axis_y, axis_y + 5, axis_y + 18, t::text), '' ORDER BY t)
+    SELECT @extschema@.chart_axis_svg(ticks, left_x, plot_w, top_y, axis_y)
            || coalesce((SELECT string_agg(format('<line class="scale-bound" x1="%1$s" y1="%2$s" x2="%1$s" y2="%3$s" stroke="#777777" stroke-dasharray="4 3"><title>score scale bound %4$s</title></line>',
                                                  round((left_x + (b - axis_lo) / (axis_hi - axis_lo) * plot_w)::numeric, 2),
                                                  top_y, axis_y, b), '' ORDER BY b)
                           FROM unnest(ARRAY[scale_min, scale_max]) AS b
                          WHERE b > axis_lo AND b < axis_hi), '')
-      INTO axis
-      FROM unnest(ticks) AS t;
+      INTO axis;
 
     SELECT string_agg(format(
                '<g class="row" data-row="%1$s"><title>%2$s</title>'
@@ -260,14 +316,10 @@ BEGIN
                top_y + (u.i - 1) * row_h, width, row_h, CASE WHEN u.i % 2 = 1 THEN 1 ELSE 0 END,
                left_x - 10, top_y + (u.i - 1) * row_h + row_h / 2,
                @extschema@.markup_escape(CASE WHEN length(u.id) > 40 THEN left(u.id, 39) || '...' ELSE u.id END),
-               CASE WHEN u.lower IS NOT NULL THEN format(
-                   '<line class="ci" x1="%1$s" y1="%3$s" x2="%2$s" y2="%3$s" stroke="#0072B2" stroke-width="2"/>'
-                   '<line class="ci-cap" x1="%1$s" y1="%4$s" x2="%1$s" y2="%5$s" stroke="#0072B2" stroke-width="2"/>'
-                   '<line class="ci-cap" x1="%2$s" y1="%4$s" x2="%2$s" y2="%5$s" stroke="#0072B2" stroke-width="2"/>',
+               CASE WHEN u.lower IS NOT NULL THEN @extschema@.chart_interval_svg(
                    round((left_x + (u.lower - axis_lo) / (axis_hi - axis_lo) * plot_w)::numeric, 2),
                    round((left_x + (u.upper - axis_lo) / (axis_hi - axis_lo) * plot_w)::numeric, 2),
-                   top_y + (u.i - 1) * row_h + row_h / 2,
-                   top_y + (u.i - 1) * row_h + row_h / 2 - 5, top_y + (u.i - 1) * row_h + row_h / 2 + 5)
+                   top_y + (u.i - 1) * row_h + row_h / 2, '#0072B2')
                ELSE '' END,
                round((left_x + (u.centre - axis_lo) / (axis_hi - axis_lo) * plot_w)::numeric, 2),
                left_x + plot_w + 14,
@@ -595,13 +647,16 @@ BEGIN
 
     WITH c AS MATERIALIZED (
         SELECT mc.*,
-               row_number() OVER (ORDER BY round(mc.p_value_holm::numeric, 11 - floor(log(greatest(abs(mc.p_value_holm), 1e-300)))::integer) NULLS LAST,
-                                           round(abs(mc.mean_difference)::numeric, 11 - floor(log(greatest(abs(mc.mean_difference), 1e-300)))::integer) DESC NULLS LAST,
+               row_number() OVER (ORDER BY round(mc.p_value_holm::numeric,
+                                                 11 - floor(log(greatest(abs(mc.p_value_holm), 1e-300)))::integer) NULLS LAST,
+                                           round(abs(mc.mean_difference)::numeric,
+                                                 11 - floor(log(greatest(abs(mc.mean_difference), 1e-300)))::integer) DESC NULLS LAST,
                                            mc.model_a COLLATE "C", mc.model_b COLLATE "C") AS pick
           FROM @extschema@.model_comparison AS mc
          WHERE mc.run_id = comparison_chart_svg.run_id
     ), shown AS (
-        SELECT c.*, row_number() OVER (ORDER BY round(c.mean_difference::numeric, 11 - floor(log(greatest(abs(c.mean_difference), 1e-300)))::integer) DESC NULLS LAST,
+        SELECT c.*, row_number() OVER (ORDER BY round(c.mean_difference::numeric,
+                                                      11 - floor(log(greatest(abs(c.mean_difference), 1e-300)))::integer) DESC NULLS LAST,
                                                 c.model_a COLLATE "C", c.model_b COLLATE "C") AS pos
           FROM c WHERE c.pick <= max_pairs
     )
@@ -661,13 +716,7 @@ BEGIN
     height := axis_y + 62;
     zero_x := round((left_x + (0 - axis_lo) / (axis_hi - axis_lo) * plot_w)::numeric, 2);
 
-    SELECT string_agg(format('<line class="grid" x1="%1$s" y1="%2$s" x2="%1$s" y2="%3$s" stroke="#dddddd"/>'
-                             '<line class="tick" x1="%1$s" y1="%3$s" x2="%1$s" y2="%4$s" stroke="#333333"/>'
-                             '<text class="tick-label" x="%1$s" y="%5$s" text-anchor="middle" font-size="11">%6$s</text>',
-                             round((left_x + (t::float8 - axis_lo) / (axis_hi - axis_lo) * plot_w)::numeric, 2),
-                             top_y, axis_y, axis_y + 5, axis_y + 18, t::text), '' ORDER BY t)
-      INTO axis
-      FROM unnest(ticks) AS t;
+    axis := @extschema@.chart_axis_svg(ticks, left_x, plot_w, top_y, axis_y);
 
     SELECT string_agg(format(
                '<g class="row" data-row="%1$s"><title>%2$s</title>'
@@ -695,14 +744,10 @@ BEGIN
                @extschema@.markup_escape(CASE WHEN length(u.a) > 22 THEN left(u.a, 21) || '...' ELSE u.a END)
                    || ' &#8722; '
                    || @extschema@.markup_escape(CASE WHEN length(u.b) > 22 THEN left(u.b, 21) || '...' ELSE u.b END),
-               CASE WHEN u.lower IS NOT NULL THEN format(
-                   '<line class="ci" x1="%1$s" y1="%3$s" x2="%2$s" y2="%3$s" stroke="%6$s" stroke-width="2"/>'
-                   '<line class="ci-cap" x1="%1$s" y1="%4$s" x2="%1$s" y2="%5$s" stroke="%6$s" stroke-width="2"/>'
-                   '<line class="ci-cap" x1="%2$s" y1="%4$s" x2="%2$s" y2="%5$s" stroke="%6$s" stroke-width="2"/>',
+               CASE WHEN u.lower IS NOT NULL THEN @extschema@.chart_interval_svg(
                    round((left_x + (u.lower - axis_lo) / (axis_hi - axis_lo) * plot_w)::numeric, 2),
                    round((left_x + (u.upper - axis_lo) / (axis_hi - axis_lo) * plot_w)::numeric, 2),
                    top_y + (u.i - 1) * row_h + row_h / 2,
-                   top_y + (u.i - 1) * row_h + row_h / 2 - 5, top_y + (u.i - 1) * row_h + row_h / 2 + 5,
                    CASE WHEN u.p_holm < alpha THEN '#D55E00' ELSE '#0072B2' END)
                ELSE '' END,
                CASE WHEN u.p_holm < alpha THEN format(
@@ -818,15 +863,19 @@ BEGIN
                              round(m.mean::numeric, digits),
                              coalesce(round(m.within_scenario_std_dev::numeric, digits)::text, dash),
                              coalesce(round(m.consistency_score::numeric, 3)::text, dash)),
-                      E'\n' ORDER BY round(m.scenario_mean::numeric, 11 - floor(log(greatest(abs(m.scenario_mean), 1e-300)))::integer) DESC, m.model_id COLLATE "C")
+                      E'\n' ORDER BY round(m.scenario_mean::numeric,
+                                            11 - floor(log(greatest(abs(m.scenario_mean), 1e-300)))::integer) DESC,
+                                      m.model_id COLLATE "C")
       INTO model_rows
       FROM @extschema@.model_variance AS m
      WHERE m.run_id = analysis_html.run_id;
 
     WITH c AS MATERIALIZED (
         SELECT mc.*,
-               row_number() OVER (ORDER BY round(mc.p_value_holm::numeric, 11 - floor(log(greatest(abs(mc.p_value_holm), 1e-300)))::integer) NULLS LAST,
-                                           round(abs(mc.mean_difference)::numeric, 11 - floor(log(greatest(abs(mc.mean_difference), 1e-300)))::integer) DESC NULLS LAST,
+               row_number() OVER (ORDER BY round(mc.p_value_holm::numeric,
+                                                 11 - floor(log(greatest(abs(mc.p_value_holm), 1e-300)))::integer) NULLS LAST,
+                                           round(abs(mc.mean_difference)::numeric,
+                                                 11 - floor(log(greatest(abs(mc.mean_difference), 1e-300)))::integer) DESC NULLS LAST,
                                            mc.model_a COLLATE "C", mc.model_b COLLATE "C") AS pos
           FROM @extschema@.model_comparison AS mc
          WHERE mc.run_id = analysis_html.run_id
