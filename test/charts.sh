@@ -2,7 +2,10 @@
 # Charts (SPEC 12.6) as a reader sees them. Builds four runs in a throwaway
 # database: the demo's run (examples/, worked off by the demo's simulated
 # workers: the same figures as bin/demo), a run whose ids, names and warnings
-# are hostile markup, a large run (100 models x 1000 scenarios) and runs with
+# are hostile markup, large runs (100 models x 1000 scenarios for the model
+# chart and the heat map; 100 models x 20 scenarios, 4950 pairs, for the
+# report and its forest plot: model_comparison over 100 models and 1000
+# scenarios takes minutes on a loaded machine) and runs with
 # no scores or one model. Then:
 #   - every chart passes `xmllint --noout`; the output is the same bytes in
 #     another session with other settings;
@@ -41,7 +44,7 @@ q "$db" "SELECT run_id FROM multisample.start_run('moral-dilemmas-v1', ARRAY['gp
  cd "$REPO/examples" && "$PY" simulated_worker.py charts-worker-2 >/dev/null & w2=$!
  wait "$w1" && wait "$w2")
 is "$(q "$db" "SELECT count(*) FROM multisample.transcripts WHERE run_id = '$demo' AND score IS NOT NULL")" 180 \
-   "the demo's run: 3 models x 12 scenarios x 5 samples scored by the simulated workers"
+   "the demo's run: 3 models x 12 scenarios x 5 samples scored by the simulated workers ($SECONDS s)"
 
 # ---- hostile ids, names and warnings ----------------------------------------
 # Each payload sets window.__pwned if it ever runs; some would load from
@@ -87,7 +90,11 @@ SELECT 'large-run', format('scenario-%s', lpad(s::text, 4, '0')),
   FROM generate_series(1, 1000) AS s, generate_series(1, 100) AS m, generate_series(0, 1) AS i
  WHERE NOT (s % 97 = 0 AND m % 10 = 0)
    AND NOT (i = 1 AND s % 89 = 0 AND m % 7 = 0);
-ANALYZE multisample.transcripts;
+INSERT INTO multisample.runs (id, definition_id, config) VALUES ('many-models-run', 'large-def', '{"samplesPerScenario": 2}');
+INSERT INTO multisample.transcripts (run_id, scenario_id, model_id, sample_index, score)
+SELECT 'many-models-run', t.scenario_id, t.model_id, t.sample_index, t.score
+  FROM multisample.transcripts AS t
+ WHERE t.run_id = 'large-run' AND t.scenario_id <= 'scenario-0020';
 SQL
 
 # ---- edge runs: no scores, one model ----------------------------------------
@@ -103,37 +110,48 @@ SQL
 # Settled statistics and visibility, so that nothing changes a plan (and so
 # the last bits of a view's sums) between the renders compared below.
 q "$db" "VACUUM ANALYZE" >/dev/null
+diag "the runs are in the database ($SECONDS s)"
 
 # ---- render -----------------------------------------------------------------
-# render RUN NAME: NAME.html, NAME-{model,heatmap,comparison}.svg, NAME.json
+# render RUN NAME MODE: NAME.html (not for "charts"), NAME-model.svg and
+# NAME-heatmap.svg (not for "report"), NAME-comparison.svg (for "all"), and
+# NAME.json, the expectations (without pairs for "charts").
 render() {
-    local run=$1 name=$2
-    psql -X -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" >"$WORK/$name.html" <<'SQL' || return 1
+    local run=$1 name=$2 mode=$3
+    if [ "$mode" != charts ]; then
+        psql -X -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" >"$WORK/$name.html" <<'SQL' || return 1
 SELECT multisample.analysis_html(:'run');
 SQL
-    psql -X -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" <<'SQL' >"$WORK/$name-model.svg" || return 1
+    fi
+    if [ "$mode" != report ]; then
+        psql -X -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" <<'SQL' >"$WORK/$name-model.svg" || return 1
 SELECT multisample.model_chart_svg(:'run');
 SQL
-    psql -X -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" <<'SQL' >"$WORK/$name-heatmap.svg" || return 1
+        psql -X -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" <<'SQL' >"$WORK/$name-heatmap.svg" || return 1
 SELECT multisample.variance_heatmap_svg(:'run');
 SQL
-    psql -X -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" <<'SQL' >"$WORK/$name-comparison.svg" || return 1
+    fi
+    if [ "$mode" = all ]; then
+        psql -X -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" <<'SQL' >"$WORK/$name-comparison.svg" || return 1
 SELECT multisample.comparison_chart_svg(:'run');
 SQL
-    psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" -f "$REPO/test/sql/chart_expectations.sql" >"$WORK/$name.json"
+    fi
+    psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -v run="$run" -v pairs="$([ "$mode" = charts ] && echo no || echo yes)" \
+         -f "$REPO/test/sql/chart_expectations.sql" >"$WORK/$name.json"
 }
 rendered=0
-for spec in "$demo:demo" "$hostile_run:hostile" "large-run:large" "empty-run:empty" "one-model-run:one-model"; do
-    run=${spec%:*}; name=${spec##*:}
+for spec in "$demo:demo:all" "$hostile_run:hostile:all" "large-run:large:charts" "many-models-run:many-models:report" \
+            "empty-run:empty:all" "one-model-run:one-model:all"; do
+    name=${spec%:*}; mode=${spec##*:}; run=${name%:*}; name=${name##*:}
     start=$(date +%s%N)
-    if render "$run" "$name"; then
+    if render "$run" "$name" "$mode"; then
         rendered=$((rendered + 1))
-        diag "$name: rendered in $((($(date +%s%N) - start) / 1000000)) ms; report $(wc -c < "$WORK/$name.html") bytes, charts $(cat "$WORK/$name"-*.svg | wc -c) bytes"
+        diag "$name: rendered in $((($(date +%s%N) - start) / 1000000)) ms (with its expectations): $(cat "$WORK/$name".html "$WORK/$name"-*.svg 2>/dev/null | wc -c) bytes"
     else
         diag "$name: rendering failed"
     fi
 done
-is "$rendered" 5 "every run renders: the report and the three charts"
+is "$rendered" 6 "every run renders: the report and the three charts"
 
 # ---- the same bytes in another session with other settings ------------------
 psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -v run="$demo" >"$WORK/demo-again.html" <<'SQL'
@@ -232,7 +250,7 @@ if browser_ready; then
     "$PY" - "$WORK" "$OUT" <<'PY'
 import json, sys
 work, out = sys.argv[1], sys.argv[2]
-exp = {n: json.load(open(f'{work}/{n}.json')) for n in ('demo', 'hostile', 'large', 'empty', 'one-model')}
+exp = {n: json.load(open(f'{work}/{n}.json')) for n in ('demo', 'hostile', 'large', 'many-models', 'empty', 'one-model')}
 hostile_text = ['<script>window.__pwned = "model"</script>', '"><svg onload="window.__pwned = \'onload\'">',
                 'javascript:window.__pwned = "href"', ']]><script>window.__pwned = "cdata"</script>',
                 '<!-- --><iframe src="http://127.0.0.1:9/frame"></iframe>',
@@ -258,9 +276,12 @@ pages = [
      'checks': ['safe', check], 'shownText': [t for t in hostile_text if 'model' in t or 'onload' in t or 'href' in t or 'evil' in t]}
     for what, check in (('model', 'bars'), ('heatmap', 'heatmap'), ('comparison', 'forest'))
 ] + [
-    {'name': 'large run report', 'file': 'large.html', 'kind': 'html', 'expect': exp['large'], 'checks': all_checks,
-     'screenshots': {'Mean score per model': 'large_model_chart.png', 'Within-pair standard deviation': 'large_variance_heatmap.png',
-                     'Model comparison': 'large_comparison_chart.png'}},
+    {'name': '100 x 1000 model chart (SVG document)', 'file': 'large-model.svg', 'kind': 'svg', 'expect': exp['large'],
+     'checks': ['safe', 'bars', 'readable'], 'screenshots': {'Mean score per model': 'large_model_chart.png'}},
+    {'name': '100 x 1000 heat map (SVG document)', 'file': 'large-heatmap.svg', 'kind': 'svg', 'expect': exp['large'],
+     'checks': ['safe', 'heatmap', 'readable'], 'screenshots': {'Within-pair standard deviation': 'large_variance_heatmap.png'}},
+    {'name': '100-model report', 'file': 'many-models.html', 'kind': 'html', 'expect': exp['many-models'], 'checks': all_checks,
+     'screenshots': {'Model comparison': 'large_comparison_chart.png'}},
     {'name': 'run without scores', 'file': 'empty.html', 'kind': 'html', 'expect': exp['empty'], 'checks': ['safe', 'messages'],
      'messages': [['Mean score per model', 'no scored samples yet'], ['Within-pair standard deviation', 'no scored samples yet'],
                   ['Model comparison', 'no scored samples yet']], 'screenshots': {'page': 'empty.png'}},
@@ -269,6 +290,7 @@ pages = [
 ]
 json.dump({'output': out, 'pages': pages}, open(f'{work}/manifest.json', 'w'))
 PY
+    diag "the browser checks start ($SECONDS s)"
     out=$(NODE_PATH="$NODE_CACHE/node_modules" CHROMIUM="$CHROMIUM" node "$REPO/test/charts_browser.js" "$WORK" 2>&1)
     status=$?
     echo "$out"
@@ -276,7 +298,7 @@ PY
     TAP_FAILED=$((TAP_FAILED + $(grep -cE '^not ok\b' <<<"$out")))
     [ "$status" -ne 0 ] && ! grep -qE '^not ok\b' <<<"$out" && not_ok "charts_browser.js exited with status $status"
     cp "$WORK"/*.html "$WORK"/*.svg "$WORK"/*.json "$OUT"/ 2>/dev/null
-    diag "screenshots and rendered files: $OUT"
+    diag "screenshots and rendered files: $OUT ($SECONDS s)"
     if [ "${MULTISAMPLE_UPDATE_DOCS:-0}" = 1 ]; then
         mkdir -p "$REPO/docs/charts"
         cp "$OUT/model_chart.png" "$OUT/variance_heatmap.png" "$OUT/comparison_chart.png" "$REPO/docs/charts/"

@@ -5,7 +5,8 @@
 -- first, then model id; scenarios by variance_rank, then scenario id; pairs
 -- chosen by Holm-adjusted p-value (then |difference|, model ids) and drawn
 -- by difference, largest first. Orders compare figures rounded to 12
--- significant digits (r12), ties by id.
+-- significant digits (r12), ties by id. With -v pairs=no, the pairs and
+-- warnings are left out (model_comparison and analysis_json are not run).
 SET extra_float_digits = 1;
 CREATE FUNCTION pg_temp.r12(x float8) RETURNS numeric LANGUAGE sql AS
     $$ SELECT CASE WHEN x = 0 THEN 0 ELSE round(x::numeric, 11 - floor(log(abs(x)))::integer) END $$;
@@ -38,15 +39,15 @@ SELECT json_build_object(
                          FROM multisample.scenario_variance AS v
                          JOIN scenarios AS s ON s.scenario_id = v.scenario_id AND s.pos <= 50
                         WHERE v.run_id = :'run'), '[]'),
-    'pairTotal', (SELECT count(*) FROM pairs),
-    'pairs', coalesce((SELECT json_agg(json_build_object('a', p.model_a, 'b', p.model_b,
+    'pairTotal', CASE WHEN :'pairs' = 'yes' THEN (SELECT count(*) FROM pairs) END,
+    'pairs', CASE WHEN :'pairs' = 'yes' THEN coalesce((SELECT json_agg(json_build_object('a', p.model_a, 'b', p.model_b,
                                                          'diff', p.mean_difference::text,
                                                          'lower', p.ci_lower::text, 'upper', p.ci_upper::text,
                                                          'p', p.p_value::text, 'pHolm', p.p_value_holm::text,
                                                          'significant', coalesce(p.p_value_holm < 0.05, false))
                                         ORDER BY pg_temp.r12(p.mean_difference) DESC NULLS LAST, p.model_a COLLATE "C",
                                                  p.model_b COLLATE "C")
-                         FROM pairs AS p WHERE p.pick <= 50), '[]'),
-    'warnings', coalesce((SELECT json_agg(w ->> 'code')
-                            FROM jsonb_array_elements(multisample.analysis_json(:'run') -> 'warnings') AS w), '[]')
+                         FROM pairs AS p WHERE p.pick <= 50), '[]') END,
+    'warnings', CASE WHEN :'pairs' = 'yes' THEN coalesce((SELECT json_agg(w ->> 'code')
+                            FROM jsonb_array_elements(multisample.analysis_json(:'run') -> 'warnings') AS w), '[]') END
 );
