@@ -21,7 +21,7 @@ CREATE FUNCTION pg_temp.tags(markup text) RETURNS text LANGUAGE sql AS $$
 CREATE FUNCTION pg_temp.attributes(markup text) RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(DISTINCT a[1], ' ' ORDER BY a[1])
       FROM regexp_matches(markup, '<[^>]*>', 'g') AS t,
-           regexp_matches(t[1], '\s([A-Za-z_:][-A-Za-z0-9_:.]*)=', 'g') AS a $$;
+           regexp_matches(t[1], '\s([A-Za-z_:][-A-Za-z0-9_:.]*)="', 'g') AS a $$;
 -- Numbers with more than 10 decimals, rounded to 10: a chart prints every
 -- digit of the views' float8 figures, whose last bits may depend on the
 -- order a plan adds them in.
@@ -214,6 +214,67 @@ SELECT pg_temp.tags(s) AS tags, pg_temp.attributes(s) AS attributes
 SELECT multisample.variance_heatmap_svg('ch-empty') AS empty_heatmap;
 
 -------------------------------------------------------------------------------
+-- comparison_chart_svg on ch-run. Scenario means (above):
+--   m-a 3, 3, 4; m-b 3, 2, 4.5; m-c 3, 3, 4.
+-- (m-a, m-b): differences 0, 1, -1/2: mean 1/6; deviations -1/6, 5/6, -2/3,
+--   squares 1/36 + 25/36 + 16/36 = 42/36, variance 21/36, se = sqrt(7/36)
+--   = 0.440959; t = (1/6) / se = 1/sqrt(7) = 0.377964; interval
+--   1/6 -+ 4.30265272974946 * 0.440959 = 1/6 -+ 1.8972915
+--   = [-1.7306249, 2.0639582]; effect size d_z = (1/6) / (se sqrt(3))
+--   = 0.2182179; wins / ties / losses of m-a by scenario 1 / 1 / 1; with
+--   df = 2 the two-sided p is 1 - |t| / sqrt(t^2 + 2) = 1 - 1/sqrt(15)
+--   = 0.7418011.
+-- (m-b, m-c): the same with the sign turned: -1/6, [-2.0639582, 1.7306249].
+-- (m-a, m-c): differences 0, 0, 0: se 0, interval [0, 0], no p-value.
+-- Holm over the two p-values: 2 * 0.7418 > 1, so 1 for both: none marked.
+-- Rows by difference: m-a - m-b, m-a - m-c, m-b - m-c.
+-- Axis: [-2.064, 2.064] -> e = -1; 0.1 -> 43 ticks; 0.2 -> 23; 0.5 -> 11;
+--   1 -> -3..3, 7. Labels of 3 + 3 + 3 characters: the plot starts at
+--   ceil(9 * 7.4) + 24 = 91 and is 520 wide: x(v) = 91 + (v + 3) * 520 / 6:
+--   zero at 351; x(1/6) = 365.44, x(-1.7306) = 201.01, x(2.0640) = 529.88;
+--   x(0) = 351; x(-1/6) = 336.56, x(-2.0640) = 172.12, x(1.7306) = 500.99.
+-- (ch-run's scenario means of m-a and m-c are the same: the pair's
+-- difference is 0 whatever order the view adds in, so no last-bit noise.)
+-------------------------------------------------------------------------------
+SELECT m[1] AS row, m[2] AS label, m[5] AS mark, m[6] AS x, m[3] AS ci_from_x, m[4] AS ci_to_x
+  FROM regexp_matches(multisample.comparison_chart_svg('ch-run'),
+                      '<g class="row" data-row="(\d+)"><title>[^<]*</title><rect[^>]*/>'
+                      '<text class="row-label"[^>]*>([^<]*)</text><line class="ci" x1="([^"]*)"[^>]* x2="([^"]*)"[^>]*/>'
+                      '(?:<line class="ci-cap"[^>]*/>)*<(circle class="difference"|path class="difference significant") (?:cx|d)="(?:M )?([^" ]*)', 'g') AS m;
+SELECT m[1] AS zero_x FROM regexp_matches(multisample.comparison_chart_svg('ch-run'), '<line class="zero-line" x1="([^"]*)"') AS m;
+SELECT t AS tooltip FROM pg_temp.titles(multisample.comparison_chart_svg('ch-run')) AS t;
+SELECT pg_temp.tags(s) AS tags, pg_temp.attributes(s) AS attributes
+  FROM multisample.comparison_chart_svg('ch-run') AS s;
+-- One model, no scores: a chart that says so.
+SELECT m[1] AS one_model FROM regexp_matches(multisample.comparison_chart_svg('ch-one'), '<text class="message"[^>]*>([^<]*)<') AS m;
+SELECT m[1] AS no_scores FROM regexp_matches(multisample.comparison_chart_svg('ch-empty'), '<text class="message"[^>]*>([^<]*)<') AS m;
+
+-------------------------------------------------------------------------------
+-- analysis_html on ch-run: a page with a strict Content-Security-Policy,
+-- the three charts, a table row per model and per pair, and the warning of
+-- the short pair m-b / ch-s2 (1 of 2 samples).
+-------------------------------------------------------------------------------
+SELECT (regexp_match(h, '<meta http-equiv="Content-Security-Policy" content="([^"]*)">'))[1] AS csp,
+       (SELECT count(*) FROM regexp_matches(h, '<svg ', 'g')) AS charts,
+       (SELECT count(*) FROM regexp_matches((regexp_match(h, '<table class="models">.*?</table>'))[1], '<tr><th scope="row">', 'g'))
+           AS model_rows,
+       (SELECT count(*) FROM regexp_matches(h, '<tr(?: class="significant")?><th scope="row">m-[a-c]</th><th', 'g')) AS pair_rows,
+       strpos(h, '<script') = 0 AS no_script
+  FROM multisample.analysis_html('ch-run') AS h;
+SELECT m[1] AS summary_item, m[2] AS value
+  FROM regexp_matches(multisample.analysis_html('ch-run'), '<dt>([^<]*)</dt><dd>([^<]*)</dd>', 'g') AS m;
+SELECT m[1] AS warning FROM regexp_matches(multisample.analysis_html('ch-run'), '<ul class="warnings">\n(.*)\n</ul>') AS m;
+SELECT m[1] AS model_table FROM regexp_matches(multisample.analysis_html('ch-run'), '<tbody>\n(<tr><th scope="row">m-a</th><td[^\n]*)') AS m;
+-- A warning naming many pairs lists the first 50 and counts the rest.
+INSERT INTO multisample.runs (id, definition_id, config) VALUES ('ch-short', 'ch-def', '{"samplesPerScenario": 2}');
+INSERT INTO multisample.transcripts (run_id, scenario_id, model_id, sample_index, score)
+SELECT 'ch-short', 'ch-s1', format('m%s', lpad(i::text, 2, '0')), 0, 1 + i % 5 FROM generate_series(1, 60) AS i;
+SELECT (regexp_match(h, '<summary>([^<]*)</summary>'))[1] AS summary,
+       (SELECT count(*) FROM regexp_matches(h, '<li>modelId: m\d\d, scenarioId: ch-s1, scoredSamples: 1</li>', 'g')) AS pairs_listed,
+       (regexp_match(h, '<li>(and \d+ more)</li>'))[1] AS rest
+  FROM multisample.analysis_html('ch-short') AS h;
+
+-------------------------------------------------------------------------------
 -- Bad input: NULL run 22023, unknown run P0002, limits out of range 22023.
 -------------------------------------------------------------------------------
 SELECT f AS function, pg_temp.sqlstate_of(format('SELECT multisample.%s(NULL)', f)) AS null_run,
@@ -260,6 +321,11 @@ SELECT h.kind, h.id, strpos(multisample.model_chart_svg('<run id="x">''&'), mult
                ('scenario name', '<img src=x onerror="window.__pwned = 2">'),
                ('scenario name', 'javascript:window.__pwned = 3')) AS h (kind, id)
  ORDER BY h.kind, h.id;
+-- The hostile run's page: its own tags and attributes only, every id escaped.
+SELECT pg_temp.tags(h) AS tags, pg_temp.attributes(h) AS attributes,
+       strpos(h, multisample.markup_escape('<b onmouseover="alert(1)">definition</b>')) > 0 AS definition_escaped,
+       strpos(h, multisample.markup_escape('<script>window.__pwned = 4</script>')) > 0 AS model_escaped
+  FROM multisample.analysis_html('<run id="x">''&') AS h;
 -- The control characters are replaced.
 SELECT strpos(s, 'control??characters') > 0 AS replaced, strpos(s, E'\x01') = 0 AS no_control
   FROM multisample.model_chart_svg('<run id="x">''&') AS s;
@@ -277,18 +343,23 @@ SELECT t AS heatmap_column_tooltip FROM pg_temp.titles(multisample.variance_heat
 -- do not matter (the functions pin both).
 -------------------------------------------------------------------------------
 CREATE TEMP TABLE chart_bytes AS
-SELECT multisample.model_chart_svg('ch-run') AS model, multisample.variance_heatmap_svg('ch-run') AS heatmap;
+SELECT multisample.model_chart_svg('ch-run') AS model, multisample.variance_heatmap_svg('ch-run') AS heatmap,
+       multisample.comparison_chart_svg('ch-run') AS comparison, multisample.analysis_html('ch-run') AS html;
 CREATE SCHEMA chart_lookalikes;
 CREATE FUNCTION chart_lookalikes.replace(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'hijacked' $$;
 CREATE FUNCTION chart_lookalikes.round(numeric, integer) RETURNS numeric LANGUAGE sql AS $$ SELECT 0::numeric $$;
 SET extra_float_digits = -15;
 SET search_path = chart_lookalikes, pg_catalog, pg_temp;
 SELECT b.model = multisample.model_chart_svg('ch-run') AS same_model_chart,
-       b.heatmap = multisample.variance_heatmap_svg('ch-run') AS same_heatmap
+       b.heatmap = multisample.variance_heatmap_svg('ch-run') AS same_heatmap,
+       b.comparison = multisample.comparison_chart_svg('ch-run') AS same_forest_plot,
+       b.html = multisample.analysis_html('ch-run') AS same_report
   FROM chart_bytes AS b;
 SET extra_float_digits = 3;
 SELECT b.model = multisample.model_chart_svg('ch-run') AS same_model_chart,
-       b.heatmap = multisample.variance_heatmap_svg('ch-run') AS same_heatmap
+       b.heatmap = multisample.variance_heatmap_svg('ch-run') AS same_heatmap,
+       b.comparison = multisample.comparison_chart_svg('ch-run') AS same_forest_plot,
+       b.html = multisample.analysis_html('ch-run') AS same_report
   FROM chart_bytes AS b;
 RESET extra_float_digits;
 RESET search_path;
