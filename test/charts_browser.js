@@ -351,7 +351,7 @@ function checkTables(page, m, exp) {
         if (checks.includes('executes')) {
             // The control: a page that does run its payload, to show the
             // detector sees execution when there is some.
-            ok(m.pwned !== null || dialogs.length > 0, `${page.name}: control page: the detector sees the payload run (window.__pwned = ${m.pwned})`);
+            ok(m.pwned !== null || dialogs.length > 0, `${page.name}: the detector sees the payload run (window.__pwned = ${m.pwned})`);
         }
         if (checks.includes('image')) {
             // The data: URL shows the chart at its own size, loading nothing.

@@ -27,7 +27,7 @@
 --   compare figures rounded to 12 significant digits, so that values equal
 --   but for the summation order of a view's aggregates (which may change
 --   their last bits from one plan to another) sort as ties, by id.
--- - Each function reads its view once, filtered by the run (pushed down to
+-- - Each chart reads its view once, filtered by the run (pushed down to
 --   the run's rows, also on Citus), into arrays; the markup is built from
 --   those arrays, so no function is called per row of a distributed table.
 -- - The script is ASCII: other characters are written as character
@@ -499,7 +499,7 @@ BEGIN
                    CASE WHEN c.cell IS NULL THEN '#cccccc' ELSE '#ffffff' END,
                    CASE WHEN c.sd IS NOT NULL AND cell_w >= 36 THEN format(
                        '<text x="%s" y="%s" text-anchor="middle" dominant-baseline="central" font-size="10" fill="%s">%s</text>',
-                       left_x + (c.j - 1) * cell_w + cell_w / 2.0, top_y + (c.i - 1) * cell_h + cell_h / 2.0,
+                       round(left_x + (c.j - 1) * cell_w + cell_w / 2.0, 1), top_y + (c.i - 1) * cell_h + cell_h / 2,
                        CASE WHEN co.t < 0.6 THEN '#ffffff' ELSE '#000000' END, round(c.sd::numeric, 2))
                    ELSE '' END),
                E'\n' ORDER BY c.i, c.j)
@@ -520,14 +520,14 @@ BEGIN
                                  || CASE WHEN s.mv IS NOT NULL
                                          THEN format(E'\nmean within-pair variance over the models: %s (rank %s of the run)', s.mv, s.rank)
                                          ELSE E'\nno pair with 2 or more scored samples' END,
-                             left_x - 8, top_y + (s.i - 1) * cell_h + cell_h / 2.0,
+                             left_x - 8, top_y + (s.i - 1) * cell_h + cell_h / 2,
                              @extschema@.markup_escape(CASE WHEN length(s.id) > 36 THEN left(s.id, 35) || '...' ELSE s.id END)),
                       E'\n' ORDER BY s.i)
            || E'\n'
            || (SELECT string_agg(format('<g class="col-label" data-col="%1$s"><title>%2$s</title>'
                                         '<text transform="translate(%3$s %4$s) rotate(-90)" dominant-baseline="central" font-size="11">%5$s</text></g>',
                                         md.j, @extschema@.markup_escape(md.model_id),
-                                        left_x + (md.j - 1) * cell_w + cell_w / 2.0, top_y - 6,
+                                        round(left_x + (md.j - 1) * cell_w + cell_w / 2.0, 1), top_y - 6,
                                         @extschema@.markup_escape(CASE WHEN length(md.model_id) > 28
                                                                       THEN left(md.model_id, 27) || '...'
                                                                       ELSE md.model_id END)),
