@@ -365,6 +365,30 @@ RESET extra_float_digits;
 RESET search_path;
 DROP SCHEMA chart_lookalikes CASCADE;
 
+-- A dashboard role with SELECT on the views the charts read draws them (the
+-- same bytes as the owner); analysis_html reads what analysis_json reads,
+-- the tables, which such a role may not.
+DROP ROLE IF EXISTS regress_ms_chart_viewer;
+CREATE ROLE regress_ms_chart_viewer;
+GRANT USAGE ON SCHEMA multisample TO regress_ms_chart_viewer;
+GRANT SELECT ON multisample.run_analysis_settings, multisample.model_variance,
+                multisample.scenario_variance_overall, multisample.model_comparison TO regress_ms_chart_viewer;
+GRANT SELECT ON chart_bytes TO regress_ms_chart_viewer;   -- the owner's output, to compare with
+SET ROLE regress_ms_chart_viewer;
+SELECT b.model = multisample.model_chart_svg('ch-run') AS same_model_chart,
+       b.heatmap = multisample.variance_heatmap_svg('ch-run') AS same_heatmap,
+       b.comparison = multisample.comparison_chart_svg('ch-run') AS same_forest_plot,
+       strpos(multisample.comparison_chart_svg('ch-one'), 'one model only') > 0 AS one_model_message,
+       pg_temp.sqlstate_of($$SELECT multisample.model_chart_svg('no-such-run')$$) AS unknown_run
+  FROM chart_bytes AS b;
+SELECT pg_temp.sqlstate_of($$SELECT multisample.analysis_html('ch-run')$$) AS report;
+RESET ROLE;
+REVOKE ALL ON multisample.run_analysis_settings, multisample.model_variance,
+              multisample.scenario_variance_overall, multisample.model_comparison FROM regress_ms_chart_viewer;
+REVOKE USAGE ON SCHEMA multisample FROM regress_ms_chart_viewer;
+REVOKE ALL ON chart_bytes FROM regress_ms_chart_viewer;
+DROP ROLE regress_ms_chart_viewer;
+
 -- Each chart function: STABLE, SECURITY INVOKER, search_path pinned.
 SELECT p.proname, p.provolatile, p.prosecdef, p.proparallel, p.proconfig
   FROM pg_proc AS p

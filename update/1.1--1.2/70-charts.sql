@@ -30,6 +30,9 @@
 -- - Each chart reads its view once, filtered by the run (pushed down to
 --   the run's rows, also on Citus), into arrays; the markup is built from
 --   those arrays, so no function is called per row of a distributed table.
+--   The charts read views only (run_analysis_settings for the run, and
+--   model_variance, scenario_variance_overall, model_comparison), so a
+--   dashboard role with SELECT on those views can draw them.
 -- - The script is ASCII: other characters are written as character
 --   references (&#8722; for a minus sign), which work in XML and HTML and in
 --   any database encoding.
@@ -405,7 +408,7 @@ BEGIN
         RAISE EXCEPTION 'max_scenarios must be from 1 to 1000, got %', coalesce(max_scenarios::text, 'NULL')
             USING ERRCODE = '22023';
     END IF;
-    IF NOT EXISTS (SELECT FROM @extschema@.runs AS r WHERE r.id = variance_heatmap_svg.run_id) THEN
+    IF NOT EXISTS (SELECT FROM @extschema@.run_analysis_settings AS s WHERE s.run_id = variance_heatmap_svg.run_id) THEN
         RAISE EXCEPTION 'run % does not exist', quote_literal(variance_heatmap_svg.run_id)
             USING ERRCODE = 'P0002', HINT = 'Run ids are in multisample.runs.';
     END IF;
@@ -638,7 +641,7 @@ BEGIN
         RAISE EXCEPTION 'max_pairs must be from 1 to 1000, got %', coalesce(max_pairs::text, 'NULL')
             USING ERRCODE = '22023';
     END IF;
-    IF NOT EXISTS (SELECT FROM @extschema@.runs AS r WHERE r.id = comparison_chart_svg.run_id) THEN
+    IF NOT EXISTS (SELECT FROM @extschema@.run_analysis_settings AS s WHERE s.run_id = comparison_chart_svg.run_id) THEN
         RAISE EXCEPTION 'run % does not exist', quote_literal(comparison_chart_svg.run_id)
             USING ERRCODE = 'P0002', HINT = 'Run ids are in multisample.runs.';
     END IF;
@@ -680,9 +683,9 @@ BEGIN
 
     IF n = 0 THEN
         -- Say why: no scores, one model, or no scenario scored for two models.
-        SELECT count(DISTINCT t.model_id)::integer INTO scored_models
-          FROM @extschema@.transcripts AS t
-         WHERE t.run_id = comparison_chart_svg.run_id AND t.deleted_at IS NULL AND t.score IS NOT NULL;
+        SELECT count(*)::integer INTO scored_models
+          FROM @extschema@.model_variance AS m
+         WHERE m.run_id = comparison_chart_svg.run_id;
         message := CASE scored_models
                        WHEN 0 THEN format('Run %s has no scored samples yet: nothing to compare.', run_text)
                        WHEN 1 THEN format('Run %s has scored samples of one model only: nothing to compare.', run_text)
