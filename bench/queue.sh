@@ -4,13 +4,13 @@
 #
 # start_run of 100 scenarios x 10 models x 100 samples (100,000 jobs: the run,
 # its selections, the cost estimate and the jobs, in one statement) against
-# a plain INSERT ... SELECT of the same job rows into probe_jobs (same
-# columns and values, the same indexes, foreign key and triggers; the run
-# and its selections exist already and are not timed). Each timing includes
-# the commit. BENCH_ROUNDS rounds (default 5) after one warm-up of each,
-# alternating which goes first, the table emptied and vacuumed between
-# timings; medians. BENCH_SCALE scales the number of samples (the target is
-# stated for 1). Target: start_run <= 1.5x the INSERT.
+# the floor of SPEC 10: a plain INSERT ... SELECT of the same job rows into a
+# copy of probe_jobs with its columns, defaults, CHECKs and indexes but no
+# triggers and no foreign keys (CREATE TABLE ... (LIKE ... INCLUDING ALL)).
+# Each timing includes the commit. BENCH_ROUNDS rounds (default 5) after one
+# warm-up of each, alternating which goes first, the tables emptied and
+# vacuumed between timings; medians. BENCH_SCALE scales the number of samples
+# (the target is stated for 1). Target: start_run <= 2.0x the floor.
 #
 # Output (stdout), as every bench/*.sh:
 #   comparison <TAB> baseline_ms <TAB> ours_ms <TAB> ratio <TAB> target <TAB> met
@@ -31,6 +31,9 @@ SELECT 'bench-s' || lpad(i::text, 3, '0'), 'bench-def', 'scenario ' || i, jsonb_
   FROM generate_series(1, 100) AS i;
 INSERT INTO multisample.model_pricing (model_id, input_price_per_million, output_price_per_million)
 SELECT 'bench-m' || i, 1, 5 FROM generate_series(1, 10) AS i;
+-- The floor: probe_jobs' columns, defaults, CHECKs and indexes; no trigger,
+-- no foreign key, no row-level security.
+CREATE TABLE floor_jobs (LIKE multisample.probe_jobs INCLUDING ALL);
 SQL
 
 "$BENCH_PYTHON" - "$BENCH_ROUNDS" "$samples" <<'PY'
@@ -54,12 +57,8 @@ def timed(sql, args):
     return (time.perf_counter() - start) * 1000.0
 
 def baseline(run_id):
-    # The run and its selections exist first (the jobs reference them); only
-    # the INSERT ... SELECT of the job rows is timed.
-    cur.execute("INSERT INTO multisample.runs (id, definition_id, config) VALUES (%s, 'bench-def', '{}')", (run_id,))
-    cur.execute("INSERT INTO multisample.run_scenario_selections SELECT %s, unnest(%s::text[])", (run_id, scenarios))
     return timed("""
-        INSERT INTO multisample.probe_jobs (run_id, scenario_id, model_id, sample_index, priority, queue_order, max_attempts)
+        INSERT INTO floor_jobs (run_id, scenario_id, model_id, sample_index, priority, queue_order, max_attempts)
         SELECT %s, s.id, m.id, g.i, 1, g.i::bigint * 1000 + (m.ord - 1) * 100 + (s.ord - 1), 3
           FROM unnest(%s::text[]) WITH ORDINALITY AS m(id, ord),
                unnest(%s::text[]) WITH ORDINALITY AS s(id, ord),
@@ -70,6 +69,8 @@ def ours(run_id):
 
 def reset():
     cur.execute("DELETE FROM multisample.runs")
+    cur.execute("DELETE FROM floor_jobs")
+    cur.execute("VACUUM ANALYZE floor_jobs")
     cur.execute("VACUUM ANALYZE multisample.probe_jobs")
     cur.execute("VACUUM ANALYZE multisample.run_scenario_selections")
     cur.execute("CHECKPOINT")
@@ -91,7 +92,7 @@ cur.execute("""SELECT count(*), count(*) FILTER (WHERE o.queue_order IS DISTINCT
                                                  OR o.priority IS DISTINCT FROM b.priority
                                                  OR o.state IS DISTINCT FROM b.state)
                  FROM (SELECT * FROM multisample.probe_jobs WHERE run_id = 'check-ours') AS o
-                 FULL JOIN (SELECT * FROM multisample.probe_jobs WHERE run_id = 'check-base') AS b
+                 FULL JOIN (SELECT * FROM floor_jobs WHERE run_id = 'check-base') AS b
                    USING (scenario_id, model_id, sample_index)""")
 n, differ = cur.fetchone()
 assert n == 1000 * samples and differ == 0, "start_run and the baseline must write the same %d jobs (got %d, %d differ)" % (1000 * samples, n, differ)
@@ -99,8 +100,8 @@ print("# same rows: %d jobs, 0 differ" % n, file=sys.stderr)
 reset()
 b, o = statistics.median(base_ms), statistics.median(ours_ms)
 ratio = o / b
-print("start_run 100x10x%d vs INSERT ... SELECT of its jobs\t%.1f\t%.1f\t%.3f\t<=1.5\t%s"
-      % (samples, b, o, ratio, "yes" if ratio <= 1.5 else "no"))
+print("start_run 100x10x%d vs INSERT ... SELECT of its jobs into a copy without triggers or foreign keys\t%.1f\t%.1f\t%.3f\t<=2.0\t%s"
+      % (samples, b, o, ratio, "yes" if ratio <= 2.0 else "no"))
 print("# rounds: baseline %s; start_run %s" % (
     " ".join("%.0f" % x for x in base_ms), " ".join("%.0f" % x for x in ours_ms)), file=sys.stderr)
 PY

@@ -17,7 +17,7 @@ $$;
 -- claim_probe_jobs serves every run of the database: park the runs other
 -- tests left with queued jobs, and resume them at the end.
 CREATE TEMP TABLE parked AS
-SELECT id FROM multisample.runs WHERE status IN ('PENDING', 'RUNNING');
+SELECT run_id AS id FROM multisample.run_status WHERE status IN ('PENDING', 'RUNNING');
 SELECT count(*) >= 0 AS parked FROM parked, LATERAL multisample.pause_run(parked.id);
 
 INSERT INTO multisample.definitions (id, name) VALUES ('q-def', 'four scenarios'), ('q-one', 'one scenario');
@@ -37,7 +37,7 @@ SELECT run_id FROM multisample.start_run('q-one', ARRAY['q-m'], 1, priority => '
 SELECT run_id, scenario_id, model_id, sample_index, attempt, max_attempts, definition_id, scenario_name, scenario_content,
        lease_expires_at - now() AS lease
   FROM multisample.claim_probe_jobs('w-order', 10);
-SELECT id, status FROM multisample.runs WHERE id IN ('q-low', 'q-normal', 'q-high', 'q-low-later') ORDER BY id;
+SELECT run_id AS id, status FROM multisample.run_status WHERE run_id IN ('q-low', 'q-normal', 'q-high', 'q-low-later') ORDER BY id;
 -- Nothing left to claim.
 SELECT count(*) AS claimed FROM multisample.claim_probe_jobs('w-order', 10);
 -- Completing the only job of a run completes the run.
@@ -46,17 +46,17 @@ SELECT j.run_id, c.outcome, c.job_state
        LATERAL multisample.complete_probe_job(j.run_id, j.scenario_id, j.model_id, j.sample_index, 'w-order',
                                               '{"turns": []}', score => 4) AS c
  WHERE j.run_id IN ('q-low', 'q-normal', 'q-high', 'q-low-later') ORDER BY j.run_id;
-SELECT id, status, started_at IS NOT NULL AS started, completed_at IS NOT NULL AS completed
-  FROM multisample.runs WHERE id IN ('q-low', 'q-normal', 'q-high', 'q-low-later') ORDER BY id;
+SELECT run_id AS id, status, started_at IS NOT NULL AS started, completed_at IS NOT NULL AS completed
+  FROM multisample.run_status WHERE run_id IN ('q-low', 'q-normal', 'q-high', 'q-low-later') ORDER BY id;
 
 -------------------------------------------------------------------------------
 -- A run of 4 scenarios x 2 models x 3 samples = 24 jobs.
 -------------------------------------------------------------------------------
 SELECT run_id, job_count FROM multisample.start_run('q-def', ARRAY['q-m1', 'q-m2'], 3, id => 'q-run');
-SELECT status FROM multisample.runs WHERE id = 'q-run';
+SELECT status FROM multisample.run_status WHERE run_id = 'q-run';
 -- Sample-major: every pair's sample 0 first.
 SELECT scenario_id, model_id, sample_index, attempt FROM multisample.claim_probe_jobs('w-a', 5);
-SELECT status FROM multisample.runs WHERE id = 'q-run';
+SELECT status FROM multisample.run_status WHERE run_id = 'q-run';
 SELECT lease_holder, lease_role = current_user AS lease_role_is_caller, count(*)
   FROM multisample.probe_jobs WHERE run_id = 'q-run' AND state = 'RUNNING' GROUP BY 1, 2;
 
@@ -151,7 +151,7 @@ UPDATE multisample.probe_jobs SET lease_expires_at = now() - interval '1 second'
 SELECT multisample.release_expired_leases();
 SELECT state, attempts, last_error_code FROM multisample.probe_jobs WHERE run_id = 'q-once';
 SELECT status, error_code, error_message FROM multisample.probe_results WHERE run_id = 'q-once';
-SELECT status FROM multisample.runs WHERE id = 'q-once';
+SELECT status FROM multisample.run_status WHERE run_id = 'q-once';
 
 -------------------------------------------------------------------------------
 -- Pause, resume, cancel.
@@ -160,17 +160,25 @@ SELECT scenario_id, model_id, sample_index, attempt FROM multisample.claim_probe
 SELECT state, count(*) FROM multisample.probe_jobs WHERE run_id = 'q-run' GROUP BY state ORDER BY state;
 SELECT multisample.pause_run('q-run') AS paused;
 SELECT multisample.pause_run('q-run') AS paused_again;
-SELECT status FROM multisample.runs WHERE id = 'q-run';
+SELECT status FROM multisample.run_status WHERE run_id = 'q-run';
 SELECT count(*) AS claimed_while_paused FROM multisample.claim_probe_jobs('w-a', 10);
 -- A job that was running finishes normally; a retry of one goes to PAUSED.
 SELECT scenario_id, model_id, sample_index, state, lease_holder FROM multisample.probe_jobs
  WHERE run_id = 'q-run' AND state = 'RUNNING' ORDER BY queue_order;
 SELECT outcome, job_state FROM multisample.complete_probe_job('q-run', 'q-s2', 'q-m2', 0, 'w-a', '{}', score => 2);
+-- (The retry waits in the paused run, queued: claims pass over paused runs,
+-- even once its backoff is over; progress counts it as paused.)
 SELECT outcome, job_state FROM multisample.fail_probe_job('q-run', 'q-s1', 'q-m1', 1, 'w-a', 'TIMEOUT', 'slow', true);
 SELECT state, count(*) FROM multisample.probe_jobs WHERE run_id = 'q-run' GROUP BY state ORDER BY state;
+UPDATE multisample.probe_jobs SET next_attempt_at = now() - interval '1 second'
+ WHERE run_id = 'q-run' AND scenario_id = 'q-s1' AND model_id = 'q-m1' AND sample_index = 1;
+SELECT count(*) AS claimed_while_paused FROM multisample.claim_probe_jobs('w-a', 10);
+SELECT status, queued, paused FROM multisample.run_progress WHERE run_id = 'q-run';
+UPDATE multisample.probe_jobs SET next_attempt_at = now() + interval '20 seconds'
+ WHERE run_id = 'q-run' AND scenario_id = 'q-s1' AND model_id = 'q-m1' AND sample_index = 1;
 SELECT multisample.resume_run('q-run') AS resumed;
 SELECT multisample.resume_run('q-run') AS resumed_again;
-SELECT status FROM multisample.runs WHERE id = 'q-run';
+SELECT status FROM multisample.run_status WHERE run_id = 'q-run';
 -- (q-s1, q-m1, 1) keeps its backoff, so other jobs come first.
 SELECT scenario_id, model_id, sample_index, attempt FROM multisample.claim_probe_jobs('w-a', 2);
 SELECT multisample.cancel_run('q-run') AS cancelled;
@@ -208,7 +216,7 @@ BEGIN
     END LOOP;
 END
 $$;
-SELECT status, completed_at IS NOT NULL AS completed_at_set FROM multisample.runs WHERE id = 'q-full';
+SELECT status, completed_at IS NOT NULL AS completed_at_set FROM multisample.run_status WHERE run_id = 'q-full';
 SELECT scenario_id, model_id, array_agg(sample_index ORDER BY sample_index) AS transcripts
   FROM multisample.transcripts WHERE run_id = 'q-full' AND deleted_at IS NULL
  GROUP BY scenario_id, model_id ORDER BY model_id, scenario_id;
@@ -339,7 +347,7 @@ SELECT pg_temp.err($$DELETE FROM multisample.transcripts WHERE run_id = 'q-priv'
 RESET ROLE;
 SELECT scenario_id, state, lease_holder, lease_role FROM multisample.probe_jobs
  WHERE run_id = 'q-priv' AND state <> 'QUEUED' ORDER BY scenario_id;
-SELECT status FROM multisample.runs WHERE id = 'q-priv';
+SELECT status FROM multisample.run_status WHERE run_id = 'q-priv';
 -- Once the other role's lease runs out, this worker may take the job over.
 UPDATE multisample.probe_jobs SET lease_expires_at = now() - interval '1 second'
  WHERE run_id = 'q-priv' AND lease_holder = 'w2';
@@ -362,7 +370,7 @@ RESET ROLE;
 SELECT j.state, j.lease_holder, j.lease_role, r.status, r.error_code, s.status AS run_status
   FROM multisample.probe_jobs AS j
   JOIN multisample.probe_results AS r USING (run_id, scenario_id, model_id, sample_index)
-  JOIN multisample.runs AS s ON s.id = j.run_id
+  JOIN multisample.run_status AS s ON s.run_id = j.run_id
  WHERE j.run_id = 'q-priv-once';
 -- The dashboard reads the views and nothing else.
 SET ROLE regress_ms_dashboard;

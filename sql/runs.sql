@@ -83,12 +83,16 @@ SELECT samples, job_count FROM multisample.start_run('runs-def', ARRAY['runs-m1'
 SELECT config -> 'samplesPerScenario' AS samples_per_scenario FROM multisample.runs WHERE id = 'runs-guc';
 RESET multisample.default_samples_per_scenario;
 
--- Priority, attempts and score scale go into the jobs and the config.
+-- Priority, attempts, score scale and success threshold go into the jobs
+-- and the config; created_by is the calling role (passing it is allowed only
+-- when it names that role).
 SELECT job_count FROM multisample.start_run('runs-def', ARRAY['runs-m1'], 1, 10, priority => 'high',
                                             max_attempts => 5, score_scale => '{"min": 0, "max": 10}',
-                                            created_by => 'alice', id => 'runs-opts');
+                                            created_by => current_user, id => 'runs-opts',
+                                            success_threshold => 7.5);
 SELECT config -> 'priority' AS priority, config -> 'maxAttempts' AS max_attempts,
-       config -> 'scoreScale' AS score_scale, created_by, status
+       config -> 'scoreScale' AS score_scale, config -> 'successThreshold' AS success_threshold,
+       created_by = current_user AS created_by_caller, status
   FROM multisample.runs WHERE id = 'runs-opts';
 SELECT DISTINCT priority, max_attempts FROM multisample.probe_jobs WHERE run_id = 'runs-opts';
 
@@ -172,6 +176,17 @@ SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], prior
 SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], max_attempts => 0)$$);
 SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], score_scale => '{"min": 5, "max": 1}')$$);
 SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], score_scale => '[1, 5]')$$);
+-- The scale must be finite within the score bound (|x| <= 1e15).
+SELECT left(pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], score_scale => '{"min": 1, "max": 1e400}')$$), 100) AS err;
+SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], score_scale => '{"min": -1.000001e15, "max": 0}')$$);
+-- The boundary itself is allowed (checked in a transaction rolled back).
+BEGIN;
+SELECT job_count FROM multisample.start_run('runs-def', ARRAY['m1'], score_scale => '{"min": -1e15, "max": 1e15}');
+ROLLBACK;
+SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], success_threshold => 'NaN')$$);
+SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], success_threshold => 2e15)$$);
+-- created_by is the calling role: another name is refused, not stored.
+SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], created_by => 'alice')$$);
 SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], id => '')$$);
 SELECT pg_temp.err($$SELECT multisample.start_run('runs-def', ARRAY['m1'], id => 'runs-100')$$);
 -- The same through psql, as a user sees it.

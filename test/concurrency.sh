@@ -77,7 +77,7 @@ SQL
 check "the runs hold $((total_jobs - cancel_jobs)) queued jobs" \
     "$(q -c "SELECT count(*) FROM multisample.probe_jobs WHERE state = 'QUEUED'")" "$((total_jobs - cancel_jobs))"
 
-# The hog claims jobs with a 5 s lease and hangs; it is killed below.
+# The hog claims jobs with a 20 s lease and hangs; it is killed below.
 coproc HOG { /usr/bin/python3 concurrency_worker.py hog hog "$tmp/hog.log" "$role_a" 2>&1; }
 hog_pid=$HOG_PID
 read -r -t 20 hog_backend hog_claimed <&"${HOG[0]}"
@@ -234,9 +234,9 @@ check "every job the killed worker held was finished by another worker" \
               WHERE c.worker = 'hog' AND c.outcome = 'claimed'
                 AND j.state IN ('COMPLETED', 'FAILED') AND j.lease_holder <> 'hog' AND j.attempts > 1")" "5"
 check "every run is COMPLETED, but the cancelled ones CANCELLED" \
-    "$(q -c "SELECT count(*) FILTER (WHERE status = 'COMPLETED' OR (status = 'CANCELLED' AND id LIKE 'cc-cancel-%'))
-                    || ' ' || (count(*) FILTER (WHERE id NOT LIKE 'cc-cancel-%' AND status = 'COMPLETED'))
-               FROM multisample.runs")" "$((tiny_runs + 4)) $((tiny_runs + 1))"
+    "$(q -c "SELECT count(*) FILTER (WHERE status = 'COMPLETED' OR (status = 'CANCELLED' AND run_id LIKE 'cc-cancel-%'))
+                    || ' ' || (count(*) FILTER (WHERE run_id NOT LIKE 'cc-cancel-%' AND status = 'COMPLETED'))
+               FROM multisample.run_status")" "$((tiny_runs + 4)) $((tiny_runs + 1))"
 check "jobs were finished under both worker roles" \
     "$(q -c "SELECT count(DISTINCT lease_role) FROM multisample.probe_jobs WHERE state = 'COMPLETED'")" "2"
 check "run_progress equals the truth for every run" \

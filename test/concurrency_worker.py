@@ -12,7 +12,7 @@ Behaviours:
   slow    short leases and probes that take longer than the lease now and
           then, so other workers take its jobs over (its report must then
           come back lease_lost, or be recorded if nobody took the job yet)
-  hog     claims jobs with a short lease, prints its backend pid, and hangs
+  hog     claims jobs with a 20 s lease, prints its backend pid, and hangs
           until the test kills it
 
 Usage: concurrency_worker.py NAME BEHAVIOUR LOGFILE [ROLE]   (connection: PG* env)
@@ -70,7 +70,7 @@ def queue_is_empty():
 if behaviour == "hog":
     cur.execute("SELECT pg_backend_pid()")
     pid = cur.fetchone()[0]
-    jobs = claim(5, "5 seconds")
+    jobs = claim(5, "20 seconds")
     for job in jobs:
         record("claimed", job)
     print(pid, len(jobs), flush=True)
