@@ -82,15 +82,16 @@ bench_emit() {
     }'
 }
 
-# bench_time_pair NAME TARGET SETUP BASELINE_SQL OURS_SQL
+# bench_time_pair NAME TARGET SETUP BASELINE_SQL OURS_SQL [info]
 # Times two statements in one session: SETUP first (SET commands and the
 # like, untimed), one untimed warm-up of each, then BENCH_ROUNDS rounds that
 # alternate which of the two goes first (AB, BA, AB ...). Prints the TSV line
-# with the medians in milliseconds. Statements are given without the final
+# with the medians in milliseconds (informational with "info", see
+# bench_emit). Statements are given without the final
 # semicolon. The statements' results are discarded;
 # wrap a large result in count(*) so that the client does not time transfer.
 bench_time_pair() {
-    local name=$1 target=$2 setup=$3 base_sql=$4 ours_sql=$5
+    local name=$1 target=$2 setup=$3 base_sql=$4 ours_sql=$5 info=${6:-}
     local script times r base ours
     base_sql="${base_sql%%*([[:space:];])};"
     ours_sql="${ours_sql%%*([[:space:];])};"
@@ -115,7 +116,7 @@ bench_time_pair() {
     printf '%s\n' "$times" | awk '/^@/ { k = $1 } /^Time:/ { print k, $2 }' | sed 's/^/#   /' >&2
     base=$(printf '%s\n' "$times" | awk '/^@/ { k = $1 } /^Time:/ && k == "@base" { print $2 }' | bench_median)
     ours=$(printf '%s\n' "$times" | awk '/^@/ { k = $1 } /^Time:/ && k == "@ours" { print $2 }' | bench_median)
-    bench_emit "$name" "$base" "$ours" "$target"
+    bench_emit "$name" "$base" "$ours" "$target" "$info"
 }
 
 # bench_same_result NAME SETUP_A SQL_A SETUP_B SQL_B: true when two queries
