@@ -4,15 +4,20 @@
 # complete_probe_job(...) with a transcript and a score, as two transactions
 # the way a worker does it. Reported as jobs/s.
 #
-# Baseline: the floor of a queue in PostgreSQL, a bare SKIP LOCKED queue in
-# plain SQL on copies of the same tables (same columns, indexes and defaults;
-# no foreign keys, triggers, argument checks or run bookkeeping): one UPDATE
-# ... FOR UPDATE SKIP LOCKED to claim, one statement to write transcript and
-# result and close the job. The ratio is ours / baseline jobs/s; SPEC 10
-# (1.2): at least 0.5.
+# Baseline (SPEC 10: "a bare SKIP LOCKED queue on the same tables"): plain
+# SQL on multisample.probe_jobs, transcripts and probe_results themselves,
+# with their constraints, foreign keys and triggers: one UPDATE ... FOR
+# UPDATE SKIP LOCKED to claim, then one transaction that writes transcript
+# and result and closes the job. What the ratio ours / baseline measures is
+# the cost of the API itself (argument checks, the run-by-run walk, lease
+# and attempt bookkeeping, idempotent reports). Target: at least 0.5.
+# For information, the same bare queue on copies of the tables without
+# foreign keys or triggers (CREATE TABLE ... (LIKE ... INCLUDING ALL)): the
+# floor of any queue on PostgreSQL, which also shows what the schema's
+# integrity rules cost.
 #
-# Each round drains a fresh run of scenarios x models x samples jobs (both
-# sides, interleaved). Every claim gets a job because the transactions
+# Each round drains a fresh run of scenarios x models x samples jobs (every
+# side, interleaved). Every claim gets a job because the transactions
 # (clients x per-client count) equal the jobs, so a claim that comes back
 # empty means a job was lost and pgbench reports it.
 #
@@ -47,9 +52,9 @@ INSERT INTO multisample.scenarios (id, definition_id, name, content, created_at)
 SELECT 'bench-s' || pg_catalog.lpad(i::text, 4, '0'), 'bench-def', 'scenario ' || i,
        '{"prompt": "How would you answer?", "dimensions": {"risk": 1}}', '2026-01-01'::timestamptz + i * interval '1 second'
   FROM pg_catalog.generate_series(1, $scenarios) AS i;
-CREATE TABLE bq_jobs (LIKE multisample.probe_jobs INCLUDING ALL);
+CREATE TABLE bq_probe_jobs (LIKE multisample.probe_jobs INCLUDING ALL);
 CREATE TABLE bq_transcripts (LIKE multisample.transcripts INCLUDING ALL);
-CREATE TABLE bq_results (LIKE multisample.probe_results INCLUDING ALL);
+CREATE TABLE bq_probe_results (LIKE multisample.probe_results INCLUDING ALL);
 SQL
 
 models_array="ARRAY[$(seq -f "'model-%g'" -s, 1 "$models")]"
@@ -76,46 +81,53 @@ SELECT 1 / (outcome = 'already_completed')::int AS no_op
 SQL
 } > "$work/twice.sql"
 
-cat > "$work/baseline.sql" <<'SQL'
-\set score random(1, 5)
-UPDATE bq_jobs AS j
+# The bare queue: $1 is the table prefix (multisample. for the same tables,
+# bq_ for the copies).
+bare_queue() {
+    cat <<SQL
+\\set score random(1, 5)
+UPDATE ${1}probe_jobs AS j
    SET state = 'RUNNING', attempts = j.attempts + 1, lease_holder = 'bench-' || (:client_id)::text,
        lease_role = current_user, lease_expires_at = now() + interval '5 minutes', claimed_at = now()
- WHERE j.ctid = (SELECT q.ctid FROM bq_jobs AS q
+ WHERE j.ctid = (SELECT q.ctid FROM ${1}probe_jobs AS q
                   WHERE q.state = 'QUEUED' AND q.next_attempt_at <= now()
                   ORDER BY q.priority DESC, q.created_at, q.run_id, q.queue_order
                   LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING j.run_id AS rid, j.scenario_id AS sid, j.model_id AS mid, j.sample_index AS idx \gset
+RETURNING j.run_id AS rid, j.scenario_id AS sid, j.model_id AS mid, j.sample_index AS idx \\gset
+BEGIN;
 WITH t AS (
-    INSERT INTO bq_transcripts (id, run_id, scenario_id, model_id, sample_index, content, score, decision_code)
+    INSERT INTO ${1}transcripts (id, run_id, scenario_id, model_id, sample_index, content, score, decision_code)
     VALUES (gen_random_uuid()::text, :rid, :sid, :mid, (:idx)::int,
             '{"turns": [{"role": "user", "text": "How would you answer?"}, {"role": "assistant", "text": "Carefully."}]}',
             (:score)::float8, 'D' || (:score)::text)
     RETURNING id
-), r AS (
-    INSERT INTO bq_results (run_id, scenario_id, model_id, sample_index, status, transcript_id)
-    SELECT :rid, :sid, :mid, (:idx)::int, 'SUCCESS', t.id FROM t
 )
-UPDATE bq_jobs AS j SET state = 'COMPLETED', finished_at = now()
+INSERT INTO ${1}probe_results (run_id, scenario_id, model_id, sample_index, status, transcript_id)
+SELECT :rid, :sid, :mid, (:idx)::int, 'SUCCESS', t.id FROM t;
+UPDATE ${1}probe_jobs AS j SET state = 'COMPLETED', finished_at = now()
  WHERE j.run_id = :rid AND j.scenario_id = :sid AND j.model_id = :mid AND j.sample_index = (:idx)::int
    AND j.state = 'RUNNING' AND j.lease_holder = 'bench-' || (:client_id)::text;
+COMMIT;
 SQL
+}
+bare_queue multisample. > "$work/same.sql"
+bare_queue bq_ > "$work/copies.sql"
 
-# new_run ours|baseline ROUND [SAMPLES]: queues a fresh run of scenarios x
-# models x SAMPLES (default $samples) jobs; prints its id.
+# new_run ours|same|copies ROUND [SAMPLES]: queues a fresh run of scenarios
+# x models x SAMPLES (default $samples) jobs; prints its id.
 new_run() {
     local id="bench-$1-$2" samples=${3:-$samples}
-    if [ "$1" = ours ]; then
-        bench_value "SELECT job_count FROM multisample.start_run('bench-def', $models_array, $samples, id => '$id')" >/dev/null
-    else
-        bench_psql -c "INSERT INTO bq_jobs (run_id, scenario_id, model_id, sample_index, queue_order)
+    if [ "$1" = copies ]; then
+        bench_psql -c "INSERT INTO bq_probe_jobs (run_id, scenario_id, model_id, sample_index, queue_order)
                        SELECT '$id', e.scenario_id, e.model_id, e.sample_index, e.ord
                          FROM multisample.expand_run_jobs(
                                 (SELECT pg_catalog.array_agg(s.id ORDER BY s.created_at, s.id) FROM multisample.scenarios AS s
                                   WHERE s.definition_id = 'bench-def'),
                                 $models_array, $samples) WITH ORDINALITY AS e(scenario_id, model_id, sample_index, ord)"
+    else
+        bench_value "SELECT job_count FROM multisample.start_run('bench-def', $models_array, $samples, id => '$id')" >/dev/null
     fi
-    bench_psql -c "VACUUM ANALYZE multisample.probe_jobs, bq_jobs" 
+    bench_psql -c "VACUUM ANALYZE multisample.probe_jobs, multisample.transcripts, multisample.probe_results, bq_probe_jobs"
     echo "$id"
 }
 
@@ -175,20 +187,20 @@ verify() {
     bench_log "$2: all $jobs jobs done exactly once (one SUCCESS result, one live transcript per sample, run COMPLETED)"
 }
 
-base_rates=()
+same_rates=()
+copy_rates=()
 ours_rates=()
 for ((r = 1; r <= rounds; r++)); do
-    for side in $( ((r % 2)) && echo "baseline ours" || echo "ours baseline"); do
+    for side in $( ((r % 2)) && echo "same copies ours" || echo "ours copies same"); do
         run=$(new_run "$side" "$r")
         bench_log "round $r, $side: draining $run"
         rate=$(drain "$work/$side.sql")
         bench_log "round $r, $side: $rate jobs/s"
-        if [ "$side" = ours ]; then
-            ours_rates+=("$rate")
-            verify "$run" "round $r"
-        else
-            base_rates+=("$rate")
-        fi
+        case "$side" in
+            ours) ours_rates+=("$rate"); verify "$run" "round $r" ;;
+            same) same_rates+=("$rate"); verify "$run" "round $r (bare queue)" ;;
+            copies) copy_rates+=("$rate") ;;
+        esac
     done
 done
 
@@ -197,8 +209,12 @@ bench_log "untimed round: every job completed twice"
 drain "$work/twice.sql" $((scenarios * models * 2)) >/dev/null
 verify "$run" "every job completed twice" $((scenarios * models * 2))
 
-base=$(printf '%s\n' "${base_rates[@]}" | bench_median)
+same=$(printf '%s\n' "${same_rates[@]}" | bench_median)
+copies=$(printf '%s\n' "${copy_rates[@]}" | bench_median)
 ours=$(printf '%s\n' "${ours_rates[@]}" | bench_median)
-awk -v b="$base" -v o="$ours" -v c="$clients" 'BEGIN {
-    printf "claim+complete, %d workers, jobs/s (baseline: bare SKIP LOCKED queue)\t%.1f\t%.1f\t%.3f\t>=0.5\t%s\n", c, b, o, o / b, (o / b >= 0.5 ? "yes" : "no")
+awk -v b="$same" -v o="$ours" -v c="$clients" 'BEGIN {
+    printf "claim+complete, %d workers, jobs/s (baseline: bare SKIP LOCKED queue on the same tables)\t%.1f\t%.1f\t%.3f\t>=0.5\t%s\n", c, b, o, o / b, (o / b >= 0.5 ? "yes" : "no")
+}'
+awk -v b="$copies" -v o="$ours" -v c="$clients" 'BEGIN {
+    printf "claim+complete, %d workers, jobs/s (information: bare queue on copies without foreign keys or triggers)\t%.1f\t%.1f\t%.3f\treport\tyes\n", c, b, o, o / b
 }'

@@ -181,7 +181,22 @@ SELECT (multisample.paired_comparison(a, b, l)).pairs
 -- Agreement with exact numeric arithmetic on random data (offsets
 -- included), every figure.
 -------------------------------------------------------------------------------
-SELECT setseed(0.41);
+-- Scattered but deterministic data, the same on every major (the generator
+-- of random() changed in PostgreSQL 15): uniform(g, k) in [0, 1) is
+-- murmur3's 32-bit finaliser of g + k * 2^20, over 2^32, as in statistics.sql.
+CREATE FUNCTION pg_temp.uniform(g bigint, k int) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    h bigint := (g + k * 1048576) % 4294967296;
+BEGIN
+    h := h # (h >> 16);
+    h := (h::numeric * 2246822507 % 4294967296)::bigint;
+    h := h # (h >> 13);
+    h := (h::numeric * 3266489909 % 4294967296)::bigint;
+    h := h # (h >> 16);
+    RETURN h::float8 / 4294967296;
+END
+$$;
 -- kind 0: scores 1..5 (like scenario means of a judge), b correlated with a;
 -- kind 1: both on 1e9 + small; kind 2: a - b on an offset of 1e6;
 -- kind 3: b = -a + noise (negative correlation). Every value is a multiple
@@ -189,11 +204,11 @@ SELECT setseed(0.41);
 CREATE TEMP TABLE rnd AS
 SELECT g % 40 AS grp, a, CASE WHEN g % 53 = 0 THEN NULL ELSE b END AS b
   FROM (SELECT g,
-               CASE g % 4 WHEN 0 THEN round(8 + random() * 32) / 8
-                          WHEN 1 THEN 1e9 + round(random() * 8000) / 8
-                          WHEN 2 THEN 1e6 + round(random() * 800) / 8
-                          ELSE round(random() * 80) / 8 END AS a,
-               random() AS u
+               CASE g % 4 WHEN 0 THEN round(8 + pg_temp.uniform(g, 1) * 32) / 8
+                          WHEN 1 THEN 1e9 + round(pg_temp.uniform(g, 1) * 8000) / 8
+                          WHEN 2 THEN 1e6 + round(pg_temp.uniform(g, 1) * 800) / 8
+                          ELSE round(pg_temp.uniform(g, 1) * 80) / 8 END AS a,
+               pg_temp.uniform(g, 2) AS u
           FROM generate_series(1, 8000) g) s,
        LATERAL (SELECT CASE g % 4 WHEN 0 THEN round((a * 0.75 + u) * 16) / 16
                                   WHEN 1 THEN a - round(u * 64) / 16
@@ -278,15 +293,14 @@ DROP TABLE pc_par;
 
 -- Window frames (the inverse removes pairs, or asks for a recomputation)
 -- equal a plain aggregate over the same rows.
-SELECT setseed(0.23);
 CREATE TEMP TABLE win AS
 SELECT g AS id, g % 3 AS part,
        CASE WHEN g % 31 = 0 THEN NULL
             WHEN g BETWEEN 100 AND 140 THEN 1e6 + g         -- rising: the min of a leaves each step
-            ELSE 1e6 + round(random() * 1000) / 8 END AS a,
+            ELSE 1e6 + round(pg_temp.uniform(g, 3) * 1000) / 8 END AS a,
        CASE WHEN g % 37 = 0 THEN NULL
             WHEN g BETWEEN 160 AND 200 THEN 1e6 - g         -- falling: the max of b leaves each step
-            ELSE 1e6 + round(random() * 1000) / 8 END AS b
+            ELSE 1e6 + round(pg_temp.uniform(g, 4) * 1000) / 8 END AS b
   FROM generate_series(1, 400) g;
 CREATE FUNCTION pg_temp.recomputed(lo int, hi int, p int) RETURNS multisample.paired_comparison
 LANGUAGE sql STABLE AS $$

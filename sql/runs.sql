@@ -247,3 +247,14 @@ INSERT INTO multisample.model_pricing VALUES ('runs-neg', -1, 1);
 INSERT INTO multisample.model_pricing VALUES ('runs-nan', 'NaN', 1);
 INSERT INTO multisample.model_token_statistics (model_id, avg_input_tokens, avg_output_tokens, probe_count) VALUES ('runs-neg', 1, 1, -1);
 \set VERBOSITY default
+
+-- Deleting a run deletes its selections and, with them, its jobs (1.2 has a
+-- trigger where 1.1 had a foreign key); deleting one selection deletes only
+-- that scenario's jobs.
+SELECT job_count FROM multisample.start_run('runs-def', ARRAY['runs-d1', 'runs-d2'], 2, 20, id => 'runs-del');
+DELETE FROM multisample.run_scenario_selections
+ WHERE run_id = 'runs-del' AND scenario_id = (SELECT min(scenario_id) FROM multisample.run_scenario_selections WHERE run_id = 'runs-del');
+SELECT count(*) AS jobs_left, count(DISTINCT scenario_id) AS scenarios_left FROM multisample.probe_jobs WHERE run_id = 'runs-del';
+DELETE FROM multisample.runs WHERE id = 'runs-del';
+SELECT (SELECT count(*) FROM multisample.run_scenario_selections WHERE run_id = 'runs-del') AS selections,
+       (SELECT count(*) FROM multisample.probe_jobs WHERE run_id = 'runs-del') AS jobs;

@@ -40,7 +40,7 @@ PG_FUNCTION_INFO_V1(ms_paired_combine);
 PG_FUNCTION_INFO_V1(ms_paired_comparison_final);
 
 /* Raises 22023 for a state array the aggregate could not have built. */
-pg_attribute_noreturn() pg_noinline static void
+MS_NORETURN pg_noinline static void
 ReportInvalidPairedState(bool shape_ok)
 {
 	if (!shape_ok)

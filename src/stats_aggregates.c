@@ -39,7 +39,7 @@ PG_FUNCTION_INFO_V1(ms_variance_stats_final);
 PG_FUNCTION_INFO_V1(ms_confidence_interval_final);
 
 /* Raises 22023 for a state array the aggregates could not have built. */
-pg_attribute_noreturn() pg_noinline static void
+MS_NORETURN pg_noinline static void
 ReportInvalidState(ArrayType *state, bool shape_ok)
 {
 	float8	   *v;

@@ -204,19 +204,29 @@ BEGIN
     $ddl$;
 
     -- Claims walk the queue run by run (as Citus requires of FOR UPDATE):
-    -- the queued jobs by priority, age and run, then in hand-out order.
+    -- the runs with queued jobs by priority and age (probe_jobs_claim_idx),
+    -- then a run's queued jobs in hand-out order (probe_jobs_open_idx, which
+    -- no longer holds running jobs: a claim would step over every job of the
+    -- run still running, and a claimed job would enter it again).
     EXECUTE 'DROP INDEX @extschema@.probe_jobs_claim_idx';
     EXECUTE $ddl$
         CREATE INDEX probe_jobs_claim_idx
             ON @extschema@.probe_jobs (priority DESC, created_at, run_id, queue_order)
          WHERE state = 'QUEUED'
     $ddl$;
+    EXECUTE 'DROP INDEX @extschema@.probe_jobs_open_idx';
+    EXECUTE $ddl$
+        CREATE INDEX probe_jobs_open_idx
+            ON @extschema@.probe_jobs (run_id, queue_order)
+         WHERE state = ANY (ARRAY['QUEUED', 'PAUSED'])
+    $ddl$;
 END
 $repair_jobs$;
 
 COMMENT ON COLUMN @extschema@.probe_jobs.first_claimed_at IS 'When the job was first claimed (set by the trigger probe_jobs_guard, never by the caller); a run''s started_at derives from it.';
 COMMENT ON COLUMN @extschema@.probe_jobs.attempts IS 'How many times the job has been claimed; the current claim''s attempt number. Never decreases; a queued or paused job always has one left (attempts < max_attempts).';
-COMMENT ON INDEX @extschema@.probe_jobs_claim_idx IS 'Queued jobs by priority, age and run, then in hand-out order: a claim finds the next run with work, then claims from its head.';
+COMMENT ON INDEX @extschema@.probe_jobs_claim_idx IS 'Queued jobs by priority, age and run, then in hand-out order: a claim finds the next run with work here.';
+COMMENT ON INDEX @extschema@.probe_jobs_open_idx IS 'Queued and paused jobs of a run in hand-out order: a claim takes a run''s jobs from its head; pause, resume and cancel find them here.';
 
 -------------------------------------------------------------------------------
 -- probe_jobs_guard: every change of a job.

@@ -91,10 +91,13 @@ BEGIN
     -- The queue, run by run: highest priority first, then the oldest run;
     -- within a run, hand-out order. Paused runs are passed over (a job handed
     -- back while its run is paused waits there, queued). At most 100 runs
-    -- are looked at per claim.
+    -- are looked at per claim. (The condition on next_attempt_at, a column
+    -- the index lacks, makes these plain index scans: an index-only scan
+    -- would never mark the entries of claimed jobs dead, and every claim
+    -- would step over all of them.)
     SELECT j.priority, j.created_at, j.run_id INTO head_priority, head_created, head_run
       FROM @extschema@.probe_jobs AS j
-     WHERE j.state = 'QUEUED'
+     WHERE j.state = 'QUEUED' AND j.next_attempt_at <= started
      ORDER BY j.priority DESC, j.created_at, j.run_id
      LIMIT 1;
     WHILE head_run IS NOT NULL AND inspected < 100 LOOP
@@ -140,14 +143,14 @@ BEGIN
         -- The next run with queued jobs: same priority and later, then lower.
         SELECT j.created_at, j.run_id INTO head_created, head_run
           FROM @extschema@.probe_jobs AS j
-         WHERE j.state = 'QUEUED' AND j.priority = head_priority
+         WHERE j.state = 'QUEUED' AND j.next_attempt_at <= started AND j.priority = head_priority
            AND (j.created_at, j.run_id) > (head_created, head_run)
          ORDER BY j.created_at, j.run_id
          LIMIT 1;
         IF NOT FOUND THEN
             SELECT j.priority, j.created_at, j.run_id INTO head_priority, head_created, head_run
               FROM @extschema@.probe_jobs AS j
-             WHERE j.state = 'QUEUED' AND j.priority < head_priority
+             WHERE j.state = 'QUEUED' AND j.next_attempt_at <= started AND j.priority < head_priority
              ORDER BY j.priority DESC, j.created_at, j.run_id
              LIMIT 1;
         END IF;

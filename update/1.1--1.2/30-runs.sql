@@ -2,7 +2,44 @@
 -- Starting a run (1.2): created_by is the calling role, the score scale is
 -- finite within the score bound, and a run may name the score from which a
 -- sample counts as a success (successThreshold, for pass@k).
+--
+-- The foreign key from probe_jobs to run_scenario_selections is gone: it
+-- checked every job of a new run one by one (100,000 look-ups for a run of
+-- 100 scenarios x 10 models x 100 samples, about 60 % of start_run's time).
+-- Jobs are made only from a run's selections (start_run; top_up_run and
+-- add_samples for pairs of the run), so the check found nothing; what the key
+-- also did, deleting a selection's jobs with it (and so a run's, through
+-- runs -> run_scenario_selections ON DELETE CASCADE), a trigger does.
 -------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.selection_jobs_delete()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM @extschema@.probe_jobs AS j
+     WHERE j.run_id = OLD.run_id AND j.scenario_id = OLD.scenario_id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.selection_jobs_delete() IS
+    'Trigger (caller''s rights) on run_scenario_selections: a deleted selection takes its jobs with it, as the foreign key of 1.1 did (deleting a run deletes its selections, and so its jobs).';
+
+DO $drop_selection_fkey$
+BEGIN
+    IF NOT @extschema@.applies_table_changes() THEN
+        RETURN;
+    END IF;
+    EXECUTE 'ALTER TABLE @extschema@.probe_jobs DROP CONSTRAINT probe_jobs_selection_fkey';
+    EXECUTE $ddl$
+        CREATE TRIGGER run_scenario_selections_jobs AFTER DELETE ON @extschema@.run_scenario_selections
+            FOR EACH ROW EXECUTE FUNCTION @extschema@.selection_jobs_delete()
+    $ddl$;
+END
+$drop_selection_fkey$;
+COMMENT ON TRIGGER run_scenario_selections_jobs ON @extschema@.run_scenario_selections IS
+    'Deletes the jobs of a deleted selection (and so of a deleted run).';
 
 -- preview_run passes the estimate its scenarios and samples apiece, so that
 -- the estimate reports them under the reference platform's names
