@@ -66,6 +66,8 @@ CREATE FUNCTION @extschema@.queue_new_samples(
 RETURNS TABLE (scenario_id text, model_id text, first_sample_index integer, queued integer, job_state text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
+-- JIT compilation of these queries costs more than running them.
+SET jit = off
 AS $$
 DECLARE
     run record;
@@ -206,6 +208,8 @@ RETURNS TABLE (
     not_queued_budget bigint)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
+-- JIT compilation of these queries costs more than running them.
+SET jit = off
 AS $$
 DECLARE
     stored text;
@@ -316,6 +320,8 @@ RETURNS TABLE (
     at_cap boolean)
 LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
+-- JIT compilation of these queries costs more than running them.
+SET jit = off
 AS $$
 DECLARE
     stored text;
@@ -466,6 +472,8 @@ RETURNS TABLE (
     job_state text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
+-- JIT compilation of these queries costs more than running them.
+SET jit = off
 AS $$
 DECLARE
     stored text;
