@@ -31,20 +31,40 @@ reps=$(bench_scaled 100)
 scenarios=20
 models=10
 bench_create_db "ms_bench_adaptive_$$"
-export PGDATABASE="$BENCH_DB"
-bench_psql >/dev/null <<SQL
+# One database per mix: the three simulations run side by side (each
+# empties its own tables between batches of runs).
+dbs=()
+for mix in half homo mixed; do
+    dropdb --if-exists "${BENCH_DB}_$mix" 2>/dev/null
+    createdb "${BENCH_DB}_$mix"
+    dbs+=("${BENCH_DB}_$mix")
+done
+trap 'for d in "${dbs[@]}" "$BENCH_DB"; do dropdb --if-exists "$d" >/dev/null 2>&1 || true; done; rm -f "$BENCH_DB".*.json' EXIT
+for d in "${dbs[@]}"; do
+    psql -X -q -v ON_ERROR_STOP=1 -d "$d" >/dev/null <<SQL
+CREATE EXTENSION multisample;
 INSERT INTO multisample.definitions (id, name) VALUES ('sim-def', 'adaptive simulation');
 INSERT INTO multisample.scenarios (id, definition_id, name, created_at)
 SELECT 'sim-s' || lpad(i::text, 2, '0'), 'sim-def', 'scenario ' || i, '2024-01-01'::timestamptz + i * interval '1 minute'
   FROM generate_series(1, $scenarios) AS i;
 SQL
+done
 
+simulate() {   # simulate MIX REPLICATIONS: the JSON figures in $BENCH_DB.MIX.json
+    bench_log "simulation: $1 mix, $2 replications of $scenarios scenarios x $models models, 3 + 27 samples per pair in 3 rounds"
+    PGDATABASE="${BENCH_DB}_$1" "$BENCH_PYTHON" adaptive_sim.py "$1" "$2" 20261202 3 30 3 "$scenarios" "$models" sim-def \
+        > "$BENCH_DB.$1.json"
+}
 status=0
+simulate half "$reps" & half_pid=$!
+simulate homo "$reps" & homo_pid=$!
+simulate mixed $(( (reps * 2 + 4) / 5 )) & mixed_pid=$!
+for pid in "$half_pid" "$homo_pid" "$mixed_pid"; do
+    wait "$pid" || status=1
+done
+
 for mix in half homo mixed; do
-    n=$reps
-    [ "$mix" = mixed ] && n=$(( (reps * 2 + 4) / 5 ))
-    bench_log "simulation: $mix mix, $n replications of $scenarios scenarios x $models models, 3 + 27 samples per pair in 3 rounds"
-    "$BENCH_PYTHON" adaptive_sim.py "$mix" "$n" 20261202 3 30 3 "$scenarios" "$models" sim-def > "$BENCH_DB.$mix.json"
+    [ -s "$BENCH_DB.$mix.json" ] || { status=1; continue; }
     cat "$BENCH_DB.$mix.json" >&2
     "$BENCH_PYTHON" - "$BENCH_DB.$mix.json" <<'PY' || status=1
 import json
@@ -81,6 +101,5 @@ else:
     print("adaptive vs uniform, %s: samples per pair for equal precision\t%.1f\t%.1f\t%.3f\t-\t-"
           % (label, equal_precision, n, n / equal_precision))
 PY
-    rm -f "$BENCH_DB.$mix.json"
 done
 exit "$status"
