@@ -329,6 +329,23 @@ SELECT scored_samples, scenario_count, scenario_mean, mean, round(variance::nume
 SELECT status, total, completed, failed, percent FROM multisample.run_progress WHERE run_id = 'ad-unequal';
 
 -------------------------------------------------------------------------------
+-- A run written without jobs (as 1.0 runs were): its live transcripts are
+-- its samples. Nothing is missing, and new samples get the indexes after
+-- the transcripts' ones.
+-------------------------------------------------------------------------------
+INSERT INTO multisample.runs (id, definition_id, config)
+VALUES ('ad-legacy', 'ad-one', '{"models": ["ad-l"], "samplesPerScenario": 3}');
+INSERT INTO multisample.run_scenario_selections VALUES ('ad-legacy', 'ad-only');
+INSERT INTO multisample.transcripts (id, run_id, scenario_id, model_id, sample_index, score)
+VALUES ('ad-l0', 'ad-legacy', 'ad-only', 'ad-l', 0, 1), ('ad-l1', 'ad-legacy', 'ad-only', 'ad-l', 1, 2),
+       ('ad-l2', 'ad-legacy', 'ad-only', 'ad-l', 2, NULL);
+SELECT planned_samples, jobs, completed, live_samples, scored_samples
+  FROM multisample.run_pair_plan WHERE run_id = 'ad-legacy';
+SELECT count(*) AS topped_up FROM multisample.top_up_run('ad-legacy');
+SELECT samples, scored_samples, variance, extra FROM multisample.plan_samples('ad-legacy', 2);
+SELECT extra, planned_samples, first_sample_index FROM multisample.add_samples('ad-legacy', 2);
+
+-------------------------------------------------------------------------------
 -- Runs whose samplesPerScenario is unusable have no known plan: progress
 -- counts their jobs, and top_up_run queues nothing.
 -------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ SELECT k.run_id,
        coalesce(j.failed, 0) AS failed,
        coalesce(j.cancelled, 0) AS cancelled,
        coalesce(j.unfinished, 0) AS unfinished,
+       coalesce(t.live, 0) AS live_samples,
        coalesce(t.scored, 0) AS scored_samples
   FROM (SELECT sel.run_id, sel.scenario_id, m.model_id
           FROM @extschema@.run_scenario_selections AS sel
@@ -85,10 +86,11 @@ SELECT k.run_id,
                FROM @extschema@.probe_jobs AS pj
               GROUP BY pj.run_id, pj.scenario_id, pj.model_id) AS j
     ON j.run_id = k.run_id AND j.scenario_id = k.scenario_id AND j.model_id = k.model_id
-  LEFT JOIN (SELECT tr.run_id, tr.scenario_id, tr.model_id, count(*) AS scored
+  LEFT JOIN (SELECT tr.run_id, tr.scenario_id, tr.model_id,
+                    count(*) AS live, count(tr.score) AS scored
                FROM @extschema@.transcripts AS tr
-              WHERE tr.deleted_at IS NULL AND tr.score IS NOT NULL
+              WHERE tr.deleted_at IS NULL
               GROUP BY tr.run_id, tr.scenario_id, tr.model_id) AS t
     ON t.run_id = k.run_id AND t.scenario_id = k.scenario_id AND t.model_id = k.model_id;
 COMMENT ON VIEW @extschema@.run_pair_plan IS
-    'Every scenario-model pair of every run (selected scenarios x config models, plus pairs with jobs): planned_samples (its run_pair_plans row, else samplesPerScenario; NULL when that is unusable), whether it is planned per pair, its jobs by state (unfinished = queued, running or paused) and its scored live samples.';
+    'Every scenario-model pair of every run (selected scenarios x config models, plus pairs with jobs): planned_samples (its run_pair_plans row, else samplesPerScenario; NULL when that is unusable), whether it is planned per pair, its jobs by state (unfinished = queued, running or paused), its live samples (transcripts; a run written without jobs has only these) and its scored live samples.';

@@ -236,9 +236,13 @@ BEGIN
     -- second of any (the hand-out order of a run).
     RETURN QUERY
     WITH pairs AS MATERIALIZED (
-        SELECT p.scenario_id, p.model_id, p.planned_samples, p.completed, p.unfinished,
-               greatest(coalesce(p.planned_samples, 0) - p.completed - p.unfinished, 0) AS missing,
-               least(greatest(coalesce(p.planned_samples, 0) - p.completed - p.unfinished, 0),
+        -- What a pair has: its completed jobs, or its live samples where
+        -- more (a run written without jobs, e.g. one of 1.0).
+        SELECT p.scenario_id, p.model_id, p.planned_samples, greatest(p.completed, p.live_samples) AS completed,
+               p.unfinished,
+               greatest(coalesce(p.planned_samples, 0) - greatest(p.completed, p.live_samples) - p.unfinished, 0)
+                   AS missing,
+               least(greatest(coalesce(p.planned_samples, 0) - greatest(p.completed, p.live_samples) - p.unfinished, 0),
                      greatest(100 - p.jobs, 0)) AS possible
           FROM @extschema@.run_pair_plan AS p
          WHERE p.run_id = top_up_run.run_id
@@ -268,7 +272,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.top_up_run(text, bigint) IS
-'Queues, as new jobs with the next sample indexes, every sample a run planned but did not get (planned - completed - unfinished per pair, failed and cancelled ones included), at most max_new_jobs in all (NULL: no limit; the first missing sample of every pair first) and never more than 100 jobs per pair. Returns the pairs with missing samples: what was queued and what was not (cap, budget). Idempotent: a second call queues nothing. Refuses cancelled runs (55000). READ COMMITTED only.';
+'Queues, as new jobs with the next sample indexes, every sample a run planned but did not get (planned - completed - unfinished per pair, failed and cancelled ones included; completed counts live samples where a pair has more, as in a run written without jobs), at most max_new_jobs in all (NULL: no limit; the first missing sample of every pair first) and never more than 100 jobs per pair. Returns the pairs with missing samples: what was queued and what was not (cap, budget). Idempotent: a second call queues nothing. Refuses cancelled runs (55000). READ COMMITTED only.';
 
 -------------------------------------------------------------------------------
 -- plan_samples: where extra samples reduce the variance of the models'
@@ -367,11 +371,15 @@ BEGIN
     spent := 0;
     FOR plan IN
     WITH pairs AS MATERIALIZED (
-        SELECT p.scenario_id, p.model_id, p.planned_samples, p.completed + p.unfinished AS have,
+        -- What a pair has or will have: its completed jobs (or its live
+        -- samples where more: a run written without jobs) and unfinished ones.
+        SELECT p.scenario_id, p.model_id, p.planned_samples,
+               greatest(p.completed, p.live_samples) + p.unfinished AS have,
                (st).sample_count AS n_scored, (st).variance AS s2,
                -- How many more samples the pair may get: up to the cap on
                -- its samples, and never more than 100 jobs.
-               greatest(least(plan_samples.max_samples_per_pair - p.completed - p.unfinished, 100 - p.jobs), 0) AS room,
+               greatest(least(plan_samples.max_samples_per_pair - greatest(p.completed, p.live_samples) - p.unfinished,
+                              100 - p.jobs), 0) AS room,
                count(*) OVER (PARTITION BY p.model_id) AS model_pairs
           FROM @extschema@.run_pair_plan AS p
           LEFT JOIN (SELECT t.scenario_id, t.model_id, @extschema@.variance_stats(t.score) AS st
