@@ -8,8 +8,8 @@
 # plain SQL on copies of the same tables (same columns, indexes and defaults;
 # no foreign keys, triggers, argument checks or run bookkeeping): one UPDATE
 # ... FOR UPDATE SKIP LOCKED to claim, one statement to write transcript and
-# result and close the job. The ratio is ours / baseline jobs/s; SPEC gives
-# no target beyond "report jobs/s".
+# result and close the job. The ratio is ours / baseline jobs/s; SPEC 10
+# (1.2): at least 0.5.
 #
 # Each round drains a fresh run of scenarios x models x samples jobs (both
 # sides, interleaved). Every claim gets a job because the transactions
@@ -83,7 +83,7 @@ UPDATE bq_jobs AS j
        lease_role = current_user, lease_expires_at = now() + interval '5 minutes', claimed_at = now()
  WHERE j.ctid = (SELECT q.ctid FROM bq_jobs AS q
                   WHERE q.state = 'QUEUED' AND q.next_attempt_at <= now()
-                  ORDER BY q.priority DESC, q.created_at, q.queue_order
+                  ORDER BY q.priority DESC, q.created_at, q.run_id, q.queue_order
                   LIMIT 1 FOR UPDATE SKIP LOCKED)
 RETURNING j.run_id AS rid, j.scenario_id AS sid, j.model_id AS mid, j.sample_index AS idx \gset
 WITH t AS (
@@ -160,8 +160,8 @@ check() {
                  THEN 'results naming their own live scored transcript: ' || (SELECT count(*) FROM r JOIN t ON t.id = r.transcript_id AND t.run_id = r.run_id
                         AND (t.scenario_id, t.model_id, t.sample_index) = (r.scenario_id, r.model_id, r.sample_index)
                         AND t.deleted_at IS NULL AND t.score IS NOT NULL) END,
-            CASE WHEN (SELECT status FROM multisample.runs WHERE id = '$1') <> 'COMPLETED'
-                 THEN 'run status ' || (SELECT status FROM multisample.runs WHERE id = '$1') END)"
+            CASE WHEN (SELECT status FROM multisample.run_status WHERE run_id = '$1') <> 'COMPLETED'
+                 THEN 'run status ' || (SELECT status FROM multisample.run_status WHERE run_id = '$1') END)"
 }
 
 # verify RUN LABEL [JOBS]: fails the script unless check finds nothing wrong.
@@ -200,5 +200,5 @@ verify "$run" "every job completed twice" $((scenarios * models * 2))
 base=$(printf '%s\n' "${base_rates[@]}" | bench_median)
 ours=$(printf '%s\n' "${ours_rates[@]}" | bench_median)
 awk -v b="$base" -v o="$ours" -v c="$clients" 'BEGIN {
-    printf "claim+complete, %d workers, jobs/s (baseline: bare SKIP LOCKED queue)\t%.1f\t%.1f\t%.3f\treport\tyes\n", c, b, o, o / b
+    printf "claim+complete, %d workers, jobs/s (baseline: bare SKIP LOCKED queue)\t%.1f\t%.1f\t%.3f\t>=0.5\t%s\n", c, b, o, o / b, (o / b >= 0.5 ? "yes" : "no")
 }'

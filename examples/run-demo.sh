@@ -70,7 +70,9 @@ q -c "SELECT v.scenario_id, v.model_id, d.turn_index, d.turn_a->>'content' AS sa
 
 echo "== Exports"
 q -At -c "SELECT jsonb_pretty(multisample.analysis_json('$run_id'))" > "$out/analysis.json"
+q -At -c "SELECT multisample.analysis_html('$run_id')" > "$out/analysis.html"
 q -At -c "SELECT multisample.export_run_csv('$run_id')" > "$out/run.csv"
 q -c "\\copy (SELECT * FROM multisample.transcript_export WHERE run_id = '$run_id' ORDER BY model_id, scenario_id, sample_index) TO '$out/transcripts.csv' CSV HEADER"
 ls -l "$out"
+echo "analysis.html: the report with its charts (open it in a browser)"
 echo "analysis.json: $(/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(len(d['perModel']), 'models,', len(d['warnings']), 'warnings')" "$out/analysis.json")"

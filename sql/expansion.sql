@@ -168,9 +168,7 @@ RESET parallel_leader_participation;
 RESET multisample.default_samples_per_scenario;
 DROP TABLE jobs_parallel_ids;
 
--- A typo in the prefix is refused (the prefix is reserved).
-SELECT * FROM pg_temp.try($$SET multisample.default_sample_per_scenario = 2$$);
-
+-- A misspelt multisample.* setting: sql/guc_prefix.sql (it differs by major).
 -- The per-role default of the product: ALTER ROLE ... SET, seen by a new
 -- session. (Set for the current role in this database only, and reset.)
 SELECT current_database() AS regress_db \gset

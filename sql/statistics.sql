@@ -119,19 +119,38 @@ SELECT (multisample.variance_stats_final(
   FROM (SELECT multisample.moments_accum(multisample.moments_accum('{0,0,0,0,0,0,0}', 1), 2) AS s) t;
 
 -------------------------------------------------------------------------------
--- Agreement with avg, stddev_samp, var_samp, min and max on random data,
+-- Agreement with avg, stddev_samp, var_samp, min and max on scattered data,
 -- and with exact numeric arithmetic where the data are exact in numeric.
 -------------------------------------------------------------------------------
-SELECT setseed(0.31);
+-- Scattered but deterministic values instead of setseed() + random(), whose
+-- generator changed in PostgreSQL 15 (the data, and so the printed figures,
+-- would differ by major). uniform(g, k) is murmur3's 32-bit finaliser
+-- (fmix32: xor-shift, multiply by 0x85ebca6b, xor-shift, multiply by
+-- 0xc2b2ae35, xor-shift, all mod 2^32) of g + k * 2^20, over 2^32: a value
+-- in [0, 1) in steps of 2^-32, one stream per k, the same on every major.
+-- The products are taken in numeric, exact beyond bigint's range.
+CREATE FUNCTION pg_temp.uniform(g bigint, k int) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    h bigint := (g + k * 1048576) % 4294967296;
+BEGIN
+    h := h # (h >> 16);
+    h := (h::numeric * 2246822507 % 4294967296)::bigint;
+    h := h # (h >> 13);
+    h := (h::numeric * 3266489909 % 4294967296)::bigint;
+    h := h # (h >> 16);
+    RETURN h::float8 / 4294967296;
+END
+$$;
 -- grp % 4: 0 plain, 1 and 2 on a large offset (values with few decimal
 -- digits, exact in numeric), 3 spanning 35 orders of magnitude, both signs.
 CREATE TEMP TABLE rnd AS
 SELECT g % 20 AS grp,
        CASE WHEN g % 97 = 0 THEN NULL
-            WHEN g % 4 = 0 THEN random() * 10 - 3
-            WHEN g % 4 = 1 THEN 1e9 + round(random() * 8000) / 8
-            WHEN g % 4 = 2 THEN -1099511627776 + round(random() * 4000) / 4
-            ELSE exp(random() * 80 - 40) * sign(random() - 0.5) END AS x
+            WHEN g % 4 = 0 THEN pg_temp.uniform(g, 1) * 10 - 3
+            WHEN g % 4 = 1 THEN 1e9 + round(pg_temp.uniform(g, 1) * 8000) / 8
+            WHEN g % 4 = 2 THEN -1099511627776 + round(pg_temp.uniform(g, 1) * 4000) / 4
+            ELSE exp(pg_temp.uniform(g, 1) * 80 - 40) * sign(pg_temp.uniform(g, 2) - 0.5) END AS x
   FROM generate_series(1, 20000) g;
 SELECT grp % 4 AS kind, count(*) AS groups,
        count(*) FILTER (WHERE (s).sample_count = n) AS count_ok,
@@ -221,13 +240,12 @@ DROP TABLE stats_par;
 -------------------------------------------------------------------------------
 -- Window frames (moving aggregate with the inverse) equal recomputation.
 -------------------------------------------------------------------------------
-SELECT setseed(0.57);
 CREATE TEMP TABLE win AS
 SELECT g AS id, g % 3 AS part,
        CASE WHEN g % 29 = 0 THEN NULL
             WHEN g BETWEEN 100 AND 140 THEN 1e6 + g          -- rising: the min leaves each step
             WHEN g BETWEEN 141 AND 180 THEN 1e6 - g          -- falling: the max leaves each step
-            ELSE 1e6 + round(random() * 1000) / 8 END AS x   -- ties and random order
+            ELSE 1e6 + round(pg_temp.uniform(g, 3) * 1000) / 8 END AS x   -- ties and scattered order
   FROM generate_series(1, 400) g;
 -- Recomputes variance_stats over explicit row ranges, as plain aggregates.
 CREATE FUNCTION pg_temp.recomputed(lo int, hi int, p int) RETURNS multisample.variance_stats
@@ -261,6 +279,13 @@ SELECT count(*) AS rows,
                var_samp(x::numeric) OVER (PARTITION BY part ORDER BY id ROWS BETWEEN 39 PRECEDING AND CURRENT ROW)::float8 AS exact40
           FROM win) t;
 -- The interval in a frame, and frames that are empty or hold one value.
+-- Worked by hand: part 0 holds x(3), x(6), ... = 1000000.5, 1000078,
+-- 1000070.125, 1000072.125, 1000067.625, 1000050.875, 1000118.25,
+-- 1000064.875 (fmix32 recomputed in Python); a frame of two values a, b
+-- has mean (a + b) / 2 and margin t(0.95, 1) |a - b| / 2, where t(0.95, 1) =
+-- tan(0.45 pi) = 6.3137515146750431 (so the frame {1000070.125, 1000072.125}
+-- of id 15 has margin t exactly). Every printed figure equals that exact
+-- computation (mpmath, 40 digits) to 1.1e-15 relative.
 SELECT id, (multisample.confidence_interval(x, 0.9) OVER w).*
   FROM win WHERE part = 0 AND id < 30
 WINDOW w AS (ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING)

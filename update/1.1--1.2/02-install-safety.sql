@@ -6,9 +6,12 @@
 -- superuser. Whatever that installer did beforehand must not run with the
 -- superuser's rights now, nor later in anybody else's session:
 --
--- * Everything below resolves names in pg_catalog only (this SET lasts until
---   the end of the script): an operator or function the installer planted in
---   the extension's schema can never be picked by an unqualified name.
+-- * A renamed schema stops the update (the older functions name it).
+-- * Everything below resolves names in pg_catalog only (SET LOCAL: it lasts
+--   until the end of the script and is undone then, so that the caller's
+--   session keeps its own search_path): an operator or function the
+--   installer planted in the extension's schema can never be picked by an
+--   unqualified name.
 -- * A trigger fires with the rights of whoever writes its table. 1.1 gave the
 --   installer the TRIGGER right on our tables, so it may have added triggers
 --   whose function it owns; this script writes those tables as superuser.
@@ -22,7 +25,23 @@
 --   objects of other roles, and takes the TRIGGER right back.
 -------------------------------------------------------------------------------
 
-SET search_path = pg_catalog, pg_temp;
+SET LOCAL search_path = pg_catalog, pg_temp;
+
+-- The functions of 1.0 and 1.1 name the schema in their bodies
+-- (multisample.runs ...). Had its owner (the installer, under 1.1) renamed
+-- it, those names would reach whatever now carries the name multisample,
+-- possibly a schema of the installer's; so the update stops first.
+DO $schema_name$
+BEGIN
+    IF (SELECT n.nspname FROM pg_catalog.pg_namespace AS n
+         WHERE n.oid = '@extschema@'::pg_catalog.regnamespace) OPERATOR(pg_catalog.<>) 'multisample' THEN
+        RAISE EXCEPTION 'the schema of extension multisample was renamed to %; its functions still name schema multisample',
+            '@extschema@'::pg_catalog.regnamespace
+            USING ERRCODE = '42501',
+                  HINT = 'Rename it back (ALTER SCHEMA ... RENAME TO multisample), after dropping or renaming any other schema called multisample, and run the command again.';
+    END IF;
+END
+$schema_name$;
 
 DO $drop_foreign_triggers$
 DECLARE

@@ -16,9 +16,10 @@
 --   for everyone, a finished job stays finished, a job is COMPLETED only with
 --   its SUCCESS result and live transcript and FAILED only with its FAILED
 --   result, and a job with an outcome is never handed back; for a worker
---   (a role without UPDATE on runs) also that it only claims queued jobs,
---   changes only jobs its role holds (or whose lease ran out), keeps every
---   attempt counted, takes a lease of at most 1 day, waits at most 1 day
+--   (a role without UPDATE on runs) also that it only claims queued jobs
+--   of runs that are not paused or cancelled, changes only jobs its role
+--   holds (or whose lease ran out), keeps every attempt counted, holds a job
+--   at most 1 day after its claim (renewals included), waits at most 1 day
 --   before a retry, cancels a job only when its run is cancelled, never
 --   pauses one, and records transcripts and results only for jobs its role
 --   holds.
@@ -290,12 +291,17 @@ BEGIN
         RAISE EXCEPTION 'a worker may not change the key, priority, order, max_attempts or created_at of %', job
             USING ERRCODE = '42501', HINT = 'Only run managers (roles with UPDATE on multisample.runs) may.';
     END IF;
-    IF NEW.lease_role IS DISTINCT FROM current_user::text OR NEW.lease_holder IS NULL
-       OR btrim(NEW.lease_holder) = '' OR length(NEW.lease_holder) > 200 THEN
+    -- What the worker writes is checked, not what the row held before (a
+    -- value a run manager or 1.1 left there must not stop everybody's claims
+    -- and releases, which keep it).
+    IF NEW.lease_role IS DISTINCT FROM current_user::text
+       OR (NEW.lease_holder IS DISTINCT FROM OLD.lease_holder
+           AND (NEW.lease_holder IS NULL OR btrim(NEW.lease_holder) = '' OR length(NEW.lease_holder) > 200)) THEN
         RAISE EXCEPTION 'a worker must hold % under its own role (lease_role = current_user) and a worker name of 1 to 200 characters', job
             USING ERRCODE = '42501';
     END IF;
-    IF length(NEW.last_error_code) > 200 OR length(NEW.last_error_message) > 10100 THEN
+    IF (NEW.last_error_code IS DISTINCT FROM OLD.last_error_code AND length(NEW.last_error_code) > 200)
+       OR (NEW.last_error_message IS DISTINCT FROM OLD.last_error_message AND length(NEW.last_error_message) > 10100) THEN
         RAISE EXCEPTION 'the error of % must be a code of at most 200 characters and a message of at most 10100', job
             USING ERRCODE = '42501', HINT = 'multisample.fail_probe_job() truncates long messages.';
     END IF;
@@ -310,6 +316,14 @@ BEGIN
             RAISE EXCEPTION 'a claim of % must count one attempt (%, got %), start now and lease the job for more than 0 and at most 1 day',
                 job, OLD.attempts + 1, NEW.attempts
                 USING ERRCODE = '42501', HINT = 'Claim with multisample.claim_probe_jobs().';
+        END IF;
+        -- Not from a paused or cancelled run (a job handed back meanwhile
+        -- waits there, queued): such a claim changes no row. (No error: a
+        -- claim that read the run's status just before a pause committed
+        -- gets fewer jobs, not an exception.)
+        SELECT r.status INTO run_status FROM @extschema@.runs AS r WHERE r.id = NEW.run_id;
+        IF run_status IN ('PAUSED', 'CANCELLED') THEN
+            RETURN NULL;
         END IF;
         RETURN NEW;
     END IF;
@@ -345,10 +359,15 @@ BEGIN
     END IF;
     CASE NEW.state
         WHEN 'RUNNING' THEN
-            IF NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= started
-               OR NEW.lease_expires_at > started + interval '1 day' THEN
-                RAISE EXCEPTION 'a lease of % must end after now and at most 1 day from now', job
-                    USING ERRCODE = '42501';
+            -- Renewed: a lease ends after now and at most 1 day after the
+            -- claim, so that renewals cannot hold a job for ever. Taken over
+            -- (an expired lease, to record the job's outcome): the lease may
+            -- stay as it was.
+            IF NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at
+               AND (NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= started
+                    OR NEW.lease_expires_at > least(coalesce(OLD.claimed_at, started), started) + interval '1 day') THEN
+                RAISE EXCEPTION 'a lease of % must end after now and at most 1 day after its claim (%)', job, OLD.claimed_at
+                    USING ERRCODE = '42501', HINT = 'A probe that takes longer fails, and its job is claimed again.';
             END IF;
         WHEN 'QUEUED' THEN
             IF NEW.finished_at IS NOT NULL OR NEW.next_attempt_at < started
@@ -370,7 +389,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.probe_jobs_guard() IS
-    'Trigger (caller''s rights): finished jobs stay finished, outcomes before COMPLETED/FAILED, no hand-back once an outcome exists, first_claimed_at kept by the trigger; workers (roles without UPDATE on runs) only claim queued jobs (one attempt more, a lease of at most 1 day), move jobs their role holds or whose lease ran out, and cancel jobs only of cancelled runs.';
+    'Trigger (caller''s rights): finished jobs stay finished, outcomes before COMPLETED/FAILED, no hand-back once an outcome exists, first_claimed_at kept by the trigger; workers (roles without UPDATE on runs) only claim queued jobs of runs that are not paused or cancelled (one attempt more, a lease of at most 1 day), move jobs their role holds or whose lease ran out (a lease renewed to at most 1 day after the claim), and cancel jobs only of cancelled runs.';
 
 -------------------------------------------------------------------------------
 -- probe_outcome_guard: transcripts and probe results a worker records.
@@ -401,6 +420,9 @@ BEGIN
             RAISE EXCEPTION 'a worker records live transcripts only (deleted_at NULL), got % for sample %', NEW.deleted_at, sample
                 USING ERRCODE = '42501';
         END IF;
+    ELSIF length(NEW.error_code) > 200 OR length(NEW.error_message) > 10100 THEN
+        RAISE EXCEPTION 'the error of a probe result of sample % must be a code of at most 200 characters and a message of at most 10100', sample
+            USING ERRCODE = '42501', HINT = 'multisample.fail_probe_job() truncates long messages.';
     ELSIF NEW.status = 'SUCCESS' AND NOT EXISTS (
             SELECT 1 FROM @extschema@.transcripts AS t
              WHERE t.run_id = NEW.run_id AND t.id = NEW.transcript_id
@@ -416,7 +438,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.probe_outcome_guard() IS
-    'Trigger (caller''s rights) on transcripts and probe_results: a worker records an outcome only for a job its role holds; a SUCCESS result names the sample''s live transcript, a FAILED one none.';
+    'Trigger (caller''s rights) on transcripts and probe_results: a worker records an outcome only for a job its role holds; a SUCCESS result names the sample''s live transcript, a FAILED one none; an error code has at most 200 characters, a message at most 10100.';
 
 -------------------------------------------------------------------------------
 -- runs_audit: created_by is the role that created the run.

@@ -121,7 +121,8 @@ BEGIN
                 UPDATE @extschema@.probe_jobs AS j
                    SET state = 'RUNNING', attempts = j.attempts + 1,
                        lease_holder = claim_probe_jobs.worker, lease_role = current_user,
-                       lease_expires_at = started + claim_probe_jobs.lease, claimed_at = started
+                       lease_expires_at = started + claim_probe_jobs.lease, claimed_at = started,
+                       finished_at = NULL
                   FROM picked AS p
                  WHERE j.run_id = head_run AND j.ctid = p.tid
                 RETURNING j.run_id, j.scenario_id, j.model_id, j.sample_index, j.attempts, j.max_attempts,
@@ -516,8 +517,7 @@ BEGIN
                 -- An answer recorded without its result: the sample is done;
                 -- take the job over and record the result that names it.
                 UPDATE @extschema@.probe_jobs AS j
-                   SET lease_holder = release_expired_leases.worker, lease_role = current_user,
-                       lease_expires_at = started + interval '1 minute'
+                   SET lease_holder = release_expired_leases.worker, lease_role = current_user
                  WHERE j.run_id = expired_run.run_id AND j.scenario_id = job.scenario_id
                    AND j.model_id = job.model_id AND j.sample_index = job.sample_index;
                 INSERT INTO @extschema@.probe_results
@@ -538,7 +538,7 @@ BEGIN
                 back_to := CASE WHEN run_state = 'CANCELLED' THEN 'CANCELLED' ELSE 'QUEUED' END;
                 finished := CASE WHEN back_to = 'CANCELLED' THEN started END;
                 msg := format('the lease of worker %s ran out before it reported (attempt %s of %s)',
-                              job.lease_holder, job.attempts, job.max_attempts);
+                              left(job.lease_holder, 200), job.attempts, job.max_attempts);
                 UPDATE @extschema@.probe_jobs AS j
                    SET state = back_to, next_attempt_at = started, finished_at = finished,
                        last_error_code = 'LEASE_EXPIRED', last_error_message = msg,
@@ -550,8 +550,7 @@ BEGIN
                 -- over first, so this role may write the FAILED result.
                 msg := format('the lease ran out on the last of %s attempts', job.max_attempts);
                 UPDATE @extschema@.probe_jobs AS j
-                   SET lease_holder = release_expired_leases.worker, lease_role = current_user,
-                       lease_expires_at = started + interval '1 minute'
+                   SET lease_holder = release_expired_leases.worker, lease_role = current_user
                  WHERE j.run_id = expired_run.run_id AND j.scenario_id = job.scenario_id
                    AND j.model_id = job.model_id AND j.sample_index = job.sample_index;
                 INSERT INTO @extschema@.probe_results
@@ -580,27 +579,37 @@ COMMENT ON FUNCTION @extschema@.release_expired_leases(text, integer) IS
 -------------------------------------------------------------------------------
 -- Run control: the run row first, then its queued or paused jobs.
 -------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.lock_run(caller text, run_id text, OUT stored_status text, OUT status text)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@.assert_read_committed(caller);
+    SELECT r.status INTO stored_status FROM @extschema@.runs AS r WHERE r.id = lock_run.run_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run % does not exist', lock_run.run_id USING ERRCODE = 'P0002';
+    END IF;
+    -- Read after the lock: the jobs as committed by everyone before it.
+    SELECT s.status INTO status FROM @extschema@.run_status AS s WHERE s.run_id = lock_run.run_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lock_run(text, text) IS
+    'Run control''s first step (pause_run, resume_run, cancel_run, and adding samples): READ COMMITTED only, locks the run''s row (FOR NO KEY UPDATE; P0002 if there is none) and returns its stored and its derived status.';
+
 CREATE OR REPLACE FUNCTION @extschema@.pause_run(run_id text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    stored text;
-    derived text;
+    run record := @extschema@.lock_run('pause_run', pause_run.run_id);
     n integer;
 BEGIN
-    PERFORM @extschema@.assert_read_committed('pause_run');
-    SELECT r.status INTO stored FROM @extschema@.runs AS r WHERE r.id = pause_run.run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'run % does not exist', pause_run.run_id USING ERRCODE = 'P0002';
-    END IF;
-    IF stored = 'PAUSED' THEN
+    IF run.stored_status = 'PAUSED' THEN
         RETURN 0;
     END IF;
-    SELECT s.status INTO derived FROM @extschema@.run_status AS s WHERE s.run_id = pause_run.run_id;
-    IF derived NOT IN ('PENDING', 'RUNNING') THEN
-        RAISE EXCEPTION 'run % is %; only a PENDING or RUNNING run can be paused', pause_run.run_id, derived
+    IF run.status NOT IN ('PENDING', 'RUNNING') THEN
+        RAISE EXCEPTION 'run % is %; only a PENDING or RUNNING run can be paused', pause_run.run_id, run.status
             USING ERRCODE = '55000';
     END IF;
     UPDATE @extschema@.runs AS r SET status = 'PAUSED' WHERE r.id = pause_run.run_id;
@@ -620,21 +629,14 @@ LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    stored text;
-    derived text;
+    run record := @extschema@.lock_run('resume_run', resume_run.run_id);
     n integer;
 BEGIN
-    PERFORM @extschema@.assert_read_committed('resume_run');
-    SELECT r.status INTO stored FROM @extschema@.runs AS r WHERE r.id = resume_run.run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'run % does not exist', resume_run.run_id USING ERRCODE = 'P0002';
-    END IF;
-    IF stored <> 'PAUSED' THEN
-        SELECT s.status INTO derived FROM @extschema@.run_status AS s WHERE s.run_id = resume_run.run_id;
-        IF derived IN ('PENDING', 'RUNNING') THEN
+    IF run.stored_status <> 'PAUSED' THEN
+        IF run.status IN ('PENDING', 'RUNNING') THEN
             RETURN 0;
         END IF;
-        RAISE EXCEPTION 'run % is %; only a PAUSED run can be resumed', resume_run.run_id, derived
+        RAISE EXCEPTION 'run % is %; only a PAUSED run can be resumed', resume_run.run_id, run.status
             USING ERRCODE = '55000';
     END IF;
     UPDATE @extschema@.runs AS r SET status = 'PENDING' WHERE r.id = resume_run.run_id;
@@ -655,21 +657,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     started timestamptz := now();
-    stored text;
-    derived text;
+    run record := @extschema@.lock_run('cancel_run', cancel_run.run_id);
     n integer;
 BEGIN
-    PERFORM @extschema@.assert_read_committed('cancel_run');
-    SELECT r.status INTO stored FROM @extschema@.runs AS r WHERE r.id = cancel_run.run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'run % does not exist', cancel_run.run_id USING ERRCODE = 'P0002';
-    END IF;
-    IF stored = 'CANCELLED' THEN
+    IF run.stored_status = 'CANCELLED' THEN
         RETURN 0;
     END IF;
-    SELECT s.status INTO derived FROM @extschema@.run_status AS s WHERE s.run_id = cancel_run.run_id;
-    IF derived NOT IN ('PENDING', 'RUNNING', 'PAUSED') THEN
-        RAISE EXCEPTION 'run % is %; only a PENDING, RUNNING or PAUSED run can be cancelled', cancel_run.run_id, derived
+    IF run.status NOT IN ('PENDING', 'RUNNING', 'PAUSED') THEN
+        RAISE EXCEPTION 'run % is %; only a PENDING, RUNNING or PAUSED run can be cancelled', cancel_run.run_id, run.status
             USING ERRCODE = '55000';
     END IF;
     UPDATE @extschema@.runs AS r SET status = 'CANCELLED', completed_at = started WHERE r.id = cancel_run.run_id;

@@ -12,7 +12,8 @@
 -- not TRIGGER: a trigger runs with the rights of whoever writes the table,
 -- the table owner and superusers included. REVOKE ... CASCADE also takes it
 -- from the roles the installer gave it to under 1.1. USAGE on the schema,
--- which no longer belongs to the installer, comes with GRANT OPTION too.
+-- which no longer belongs to the installer, comes with GRANT OPTION too;
+-- CREATE on it belongs to its owner alone.
 -------------------------------------------------------------------------------
 
 DO $foreign_objects$
@@ -68,3 +69,26 @@ REVOKE TRIGGER ON ALL TABLES IN SCHEMA @extschema@ FROM @extowner@ CASCADE;
 GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES ON ALL TABLES IN SCHEMA @extschema@
     TO @extowner@ WITH GRANT OPTION;
 GRANT USAGE ON SCHEMA @extschema@ TO @extowner@ WITH GRANT OPTION;
+
+-- Nobody but the schema's owner creates objects in it: a CREATE right that
+-- the installer gave away while it owned the schema (to PUBLIC or any role)
+-- survived the change of owner, and would let that role plant objects next
+-- to ours after the check above.
+DO $schema_create_right$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT DISTINCT a.grantee
+          FROM pg_namespace AS n, aclexplode(n.nspacl) AS a
+         WHERE n.oid = '@extschema@'::regnamespace AND a.privilege_type = 'CREATE'
+           AND a.grantee <> n.nspowner AND a.grantor = n.nspowner
+    LOOP
+        EXECUTE format('REVOKE CREATE ON SCHEMA @extschema@ FROM %s CASCADE',
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END);
+        RAISE WARNING 'multisample 1.2: % may no longer create objects in schema @extschema@',
+            CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END
+            USING HINT = 'Only the owner of the extension''s schema creates objects in it.';
+    END LOOP;
+END
+$schema_create_right$;
