@@ -328,6 +328,32 @@ SELECT scored_samples, scenario_count, scenario_mean, mean, round(variance::nume
 -- Progress against the plan: 2 + 4 + 4 = 10, but ad-s1 has 4 jobs (2 failed): 12.
 SELECT status, total, completed, failed, percent FROM multisample.run_progress WHERE run_id = 'ad-unequal';
 
+-- analysis_json compares each pair with its plan: ad-s1 is planned at 2
+-- and has 2, ad-s2 and ad-s3 at 4 and have 4: no warning. With ad-s3's plan
+-- at 3, its 4 scored samples are extra, and each listed pair says its plan.
+SELECT multisample.analysis_json('ad-unequal') -> 'warnings' AS warnings;
+INSERT INTO multisample.run_pair_plans VALUES ('ad-unequal', 'ad-s3', 'ad-u', 3);
+SELECT jsonb_pretty(multisample.analysis_json('ad-unequal') -> 'warnings') AS warnings;
+DELETE FROM multisample.run_pair_plans WHERE run_id = 'ad-unequal' AND scenario_id = 'ad-s3';
+
+-- A run of one sample per pair is not multi-sample until a pair is planned
+-- at more; a pair planned at 3 (its plan raised by hand, then topped up) is
+-- short until its samples are in.
+SELECT job_count FROM multisample.start_run('ad-one', ARRAY['ad-p'], 1, id => 'ad-single');
+INSERT INTO answers VALUES ('ad-single', 'ad-only', 'ad-p', 0, 2);
+SELECT pg_temp.answer('ad-single') AS answered;
+SELECT d -> 'isMultiSample' AS multi, d -> 'samplesPerScenario' AS samples, d -> 'warnings' AS warnings
+  FROM multisample.analysis_json('ad-single') AS d;
+INSERT INTO multisample.run_pair_plans VALUES ('ad-single', 'ad-only', 'ad-p', 3);
+SELECT d -> 'isMultiSample' AS multi, d -> 'samplesPerScenario' AS samples, jsonb_pretty(d -> 'warnings') AS warnings
+  FROM multisample.analysis_json('ad-single') AS d;
+SELECT scenario_id, model_id, missing, queued, first_sample_index FROM multisample.top_up_run('ad-single');
+INSERT INTO answers VALUES ('ad-single', 'ad-only', 'ad-p', 1, 3), ('ad-single', 'ad-only', 'ad-p', 2, 4);
+SELECT pg_temp.answer('ad-single') AS answered;
+SELECT d -> 'isMultiSample' AS multi, d -> 'warnings' AS warnings, d -> 'perModel' -> 'ad-p' -> 'withinScenario' -> 'meanVariance' AS within
+  FROM multisample.analysis_json('ad-single') AS d;
+SELECT status, total, completed, percent FROM multisample.run_progress WHERE run_id = 'ad-single';
+
 -------------------------------------------------------------------------------
 -- A run written without jobs (as 1.0 runs were): its live transcripts are
 -- its samples. Nothing is missing, and new samples get the indexes after

@@ -5,8 +5,8 @@
 -- (add_samples). The plan these compare against is run_pair_plan
 -- (30-run-plans.sql).
 --
--- Writing functions lock the run's row first (FOR NO KEY UPDATE, as
--- pause_run, resume_run and cancel_run do) and then insert jobs: the lock
+-- Writing functions lock the run's row first (lock_run, as pause_run,
+-- resume_run and cancel_run do) and then insert jobs: the lock
 -- order of run control, so no deadlock with workers or run control; two
 -- calls for one run take turns, and the second sees what the first queued.
 -- They insert NEW jobs with the pair's next sample indexes: a finished job
@@ -70,6 +70,7 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
+    stored text;
     run record;
     new_priority smallint;
     new_max_attempts integer;
@@ -108,17 +109,12 @@ BEGIN
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'the pair % is named twice', bad USING ERRCODE = '22023';
     END IF;
-    PERFORM @extschema@.assert_read_committed('queue_new_samples');
-
-    SELECT r.status, r.config, r.created_at INTO run
-      FROM @extschema@.runs AS r WHERE r.id = queue_new_samples.run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'run % does not exist', queue_new_samples.run_id USING ERRCODE = 'P0002';
-    END IF;
-    IF run.status IN ('CANCELLED', 'FAILED') THEN
-        RAISE EXCEPTION 'run % is %; it gets no new jobs', queue_new_samples.run_id, run.status
+    stored := (@extschema@.lock_run('queue_new_samples', queue_new_samples.run_id)).stored_status;
+    IF stored IN ('CANCELLED', 'FAILED') THEN
+        RAISE EXCEPTION 'run % is %; it gets no new jobs', queue_new_samples.run_id, stored
             USING ERRCODE = '55000', HINT = 'Start a new run instead.';
     END IF;
+    SELECT r.config, r.created_at INTO run FROM @extschema@.runs AS r WHERE r.id = queue_new_samples.run_id;
     SELECT quote_literal(u.s) INTO bad
       FROM unnest(queue_new_samples.scenario_ids) AS u(s)
      WHERE NOT EXISTS (SELECT FROM @extschema@.run_scenario_selections AS sel
@@ -144,7 +140,7 @@ BEGIN
      LIMIT 1;
     new_priority := coalesce(new_priority, 1);
     new_max_attempts := coalesce(new_max_attempts, 3);
-    new_state := CASE WHEN run.status = 'PAUSED' THEN 'PAUSED' ELSE 'QUEUED' END;
+    new_state := CASE WHEN stored = 'PAUSED' THEN 'PAUSED' ELSE 'QUEUED' END;
     SELECT coalesce(max(j.queue_order) + 1, 0) INTO base_order
       FROM @extschema@.probe_jobs AS j WHERE j.run_id = queue_new_samples.run_id;
 
@@ -221,11 +217,7 @@ BEGIN
         RAISE EXCEPTION 'max_new_jobs must be 0 or more (NULL: no limit), got %', top_up_run.max_new_jobs
             USING ERRCODE = '22023';
     END IF;
-    PERFORM @extschema@.assert_read_committed('top_up_run');
-    SELECT r.status INTO stored FROM @extschema@.runs AS r WHERE r.id = top_up_run.run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'run % does not exist', top_up_run.run_id USING ERRCODE = 'P0002';
-    END IF;
+    stored := (@extschema@.lock_run('top_up_run', top_up_run.run_id)).stored_status;
     IF stored IN ('CANCELLED', 'FAILED') THEN
         RAISE EXCEPTION 'run % is %; it cannot be topped up', top_up_run.run_id, stored
             USING ERRCODE = '55000', HINT = 'Start a new run instead.';
@@ -511,11 +503,7 @@ BEGIN
         RAISE EXCEPTION 'request_id must be NULL or a non-blank text of at most 200 characters'
             USING ERRCODE = '22023', HINT = 'Pass the same request_id when retrying the same request.';
     END IF;
-    PERFORM @extschema@.assert_read_committed('add_samples');
-    SELECT r.status INTO stored FROM @extschema@.runs AS r WHERE r.id = add_samples.run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'run % does not exist', add_samples.run_id USING ERRCODE = 'P0002';
-    END IF;
+    stored := (@extschema@.lock_run('add_samples', add_samples.run_id)).stored_status;
 
     -- A retry of a request made before: its allocation, nothing changed.
     IF add_samples.request_id IS NOT NULL THEN
