@@ -59,7 +59,11 @@ SELECT d.run_id, d.definition_id, d.status, d.stored_status, d.created_by, d.cre
 COMMENT ON VIEW @extschema@.run_status IS
     'Every run''s status derived from its jobs (PENDING, RUNNING, PAUSED, COMPLETED, CANCELLED; FAILED for legacy runs), with stored_status (what runs.status holds: what a person set), started_at (first claim) and completed_at (last job finished, or cancelled).';
 
-CREATE OR REPLACE VIEW @extschema@.run_progress AS
+-- The progress views are security barriers: a reader's function in WHERE
+-- runs only on the rows they show, never on the totals of runs or models
+-- without jobs that the joins drop. Equality on run_id (leakproof) still
+-- reaches the job scan.
+CREATE OR REPLACE VIEW @extschema@.run_progress WITH (security_barrier = true) AS
 SELECT s.run_id,
        s.definition_id,
        s.status,
@@ -94,7 +98,7 @@ SELECT s.run_id,
 COMMENT ON VIEW @extschema@.run_progress IS
 'Progress of every run that has jobs, counted from the jobs (never a stored counter): the derived status, total = the sum over the run''s pairs of their planned samples (or their jobs that were not cancelled, where more), jobs per state, percent finished (completed + failed) and a text bar for \watch.';
 
-CREATE OR REPLACE VIEW @extschema@.run_model_progress AS
+CREATE OR REPLACE VIEW @extschema@.run_model_progress WITH (security_barrier = true) AS
 SELECT m.run_id,
        m.model_id,
        s.status,
