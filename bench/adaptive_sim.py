@@ -18,14 +18,8 @@ probe result, job COMPLETED) with triggers off for its own statements
 (session_replication_role = replica): the rows are the ones
 complete_probe_job writes, and the queue is not what is measured here.
 
-Score distributions on the 1..5 scale, per pair:
-  half   half of the pairs deterministic (one score, drawn at random), the
-         other half a normal with mean U(1.5, 4.5) and sd U(0.7, 1.5),
-         rounded and clamped to 1..5
-  homo   every pair the same distribution: 1..5 with probabilities
-         .1 .2 .4 .2 .1 (variance 1.2)
-  mixed  the demo's temperaments: a normal with mean U(1.5, 4.5) and sd
-         0.35, 0.5 or 1.1 (times U(0.8, 1.6)), rounded and clamped
+Score distributions on the 1..5 scale, per pair: the mixes half, homo and
+mixed of adaptive_mixes.py.
 
 Prints one JSON object with the figures (see bench/adaptive.sh).
 Usage: adaptive_sim.py MIX REPLICATIONS SEED N0 N ROUNDS SCENARIOS MODELS DEFINITION
@@ -38,34 +32,14 @@ import time
 import numpy as np
 import psycopg2
 
+from adaptive_mixes import pair_probs
+
 MIX, REPS, SEED, N0, N, ROUNDS, S, M, DEFINITION = sys.argv[1:10]
 REPS, SEED, N0, N, ROUNDS, S, M = map(int, (REPS, SEED, N0, N, ROUNDS, S, M))
 P = S * M
 VALUES = np.arange(1, 6, dtype=float)
-MIXES = {"half": 0, "homo": 1, "mixed": 2}
+MIXES = {"half": 0, "homo": 1, "mixed": 2}    # the seed of each mix
 BATCH = 10     # runs worked at once
-
-
-def normal_probs(mean, sd):
-    cuts = [1.5, 2.5, 3.5, 4.5]
-    c = [0.5 * (1 + math.erf((x - mean) / (sd * math.sqrt(2)))) for x in cuts]
-    return np.array([c[0], c[1] - c[0], c[2] - c[1], c[3] - c[2], 1 - c[3]])
-
-
-def pair_distributions(rng):
-    """P x 5 probabilities, pair p = model p // S, scenario p % S."""
-    probs = np.zeros((P, 5))
-    for p in range(P):
-        if MIX == "half":
-            if p % 2 == 0:
-                probs[p, rng.integers(0, 5)] = 1
-            else:
-                probs[p] = normal_probs(rng.uniform(1.5, 4.5), rng.uniform(0.7, 1.5))
-        elif MIX == "homo":
-            probs[p] = [.1, .2, .4, .2, .1]
-        else:
-            probs[p] = normal_probs(rng.uniform(1.5, 4.5), rng.choice([0.35, 0.5, 1.1]) * rng.uniform(0.8, 1.6))
-    return probs
 
 
 conn = psycopg2.connect("")
@@ -126,7 +100,7 @@ for first in range(0, REPS, BATCH):
     streams, truth, variances = {}, {}, {}
     for r in batch:
         rng = np.random.default_rng([SEED, MIXES[MIX], r])
-        probs = pair_distributions(rng)
+        probs = pair_probs(MIX, rng, P)
         cum = probs.cumsum(1)
         u = rng.random((P, 100))
         run_id = "sim-%s-%d" % (MIX, r)

@@ -26,36 +26,12 @@ import sys
 
 import numpy as np
 
+from adaptive_mixes import MIXES, pair_probs
+
 S, M = 20, 3
 P = S * M
 N0, N = 3, 30
 VALUES = np.arange(1, 6, dtype=float)
-
-
-def normal_probs(mean, sd):
-    c = [0.5 * (1 + math.erf((x - mean) / (sd * math.sqrt(2)))) for x in (1.5, 2.5, 3.5, 4.5)]
-    return np.array([c[0], c[1] - c[0], c[2] - c[1], c[3] - c[2], 1 - c[3]])
-
-
-def mix(kind, rng):
-    probs = np.zeros((P, 5))
-    for p in range(P):
-        if kind == "half":
-            if p % 2 == 0:
-                probs[p, rng.integers(0, 5)] = 1
-            else:
-                probs[p] = normal_probs(rng.uniform(1.5, 4.5), rng.uniform(0.7, 1.5))
-        elif kind == "homo":
-            probs[p] = [.1, .2, .4, .2, .1]
-        elif kind == "passfail":
-            if p % 2 == 0:
-                probs[p, rng.choice([0, 4])] = 1
-            else:
-                q = rng.uniform(0.2, 0.8)
-                probs[p, 0], probs[p, 4] = 1 - q, q
-        else:
-            probs[p] = normal_probs(rng.uniform(1.5, 4.5), rng.choice([0.35, 0.5, 1.1]) * rng.uniform(0.8, 1.6))
-    return probs
 
 
 def planning_variance(samples, method):
@@ -93,11 +69,11 @@ def allocate(samples, budget, method):
 
 
 def saved(kind, method, rounds, reps, seed):
-    rng = np.random.default_rng([seed, ["half", "homo", "passfail", "mixed"].index(kind)])
+    rng = np.random.default_rng([seed, MIXES.index(kind)])
     adaptive, uniform = [], []
     budget = (N - N0) * P
     for _ in range(reps):
-        probs = mix(kind, rng)
+        probs = pair_probs(kind, rng, P)
         mean = probs @ VALUES
         var = probs @ VALUES ** 2 - mean ** 2
         cum = probs.cumsum(1)
@@ -116,7 +92,7 @@ reps = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 seed = int(sys.argv[2]) if len(sys.argv) > 2 else 20261202
 print("samples saved for equal precision (1 - MSE adaptive / MSE uniform), %d replications of %d models" % (reps, M))
 print("%-9s %-8s %18s %18s" % ("mix", "method", "1 round", "3 rounds"))
-for kind in ("half", "homo", "passfail", "mixed"):
+for kind in MIXES:
     for method in ("plain", "fixed", "adopted"):
         cells = ["%+6.1f %% +- %4.1f" % (100 * s, 100 * e) for s, e in (saved(kind, method, r, reps, seed) for r in (1, 3))]
         print("%-9s %-8s %18s %18s" % (kind, method, cells[0], cells[1]), flush=True)

@@ -137,19 +137,27 @@ BEGIN
         -- scored) times its configured models (else the ones scored), each
         -- with the samples planned for it (its run_pair_plans row, else
         -- samplesPerScenario).
-        SELECT e.scenario_id, e.model_id, coalesce(p.n, 0) AS n,
-               coalesce(pp.planned_samples, settings.samples_per_scenario) AS requested
-          FROM ((SELECT sel.scenario_id FROM @extschema@.run_scenario_selections AS sel
-                  WHERE sel.run_id = analysis_json.run_id
-                 UNION SELECT p2.scenario_id FROM pairs AS p2) AS es
-                CROSS JOIN
-                (SELECT m.value #>> '{}' AS model_id
-                   FROM jsonb_array_elements(settings.models) AS m
-                  WHERE jsonb_typeof(m.value) = 'string'
-                 UNION SELECT p3.model_id FROM pairs AS p3) AS em) AS e (scenario_id, model_id)
-          LEFT JOIN pairs AS p USING (scenario_id, model_id)
-          LEFT JOIN @extschema@.run_pair_plans AS pp
-            ON pp.run_id = analysis_json.run_id AND pp.scenario_id = e.scenario_id AND pp.model_id = e.model_id
+        -- With a plan per pair, a pair listed in a warning says its plan.
+        SELECT x.*,
+               CASE WHEN per_pair_plan
+                    THEN json_build_object('scenarioId', x.scenario_id, 'modelId', x.model_id,
+                                           'scoredSamples', x.n, 'plannedSamples', x.requested)
+                    ELSE json_build_object('scenarioId', x.scenario_id, 'modelId', x.model_id,
+                                           'scoredSamples', x.n) END AS entry
+          FROM (SELECT e.scenario_id, e.model_id, coalesce(p.n, 0) AS n,
+                       coalesce(pp.planned_samples, settings.samples_per_scenario) AS requested
+                  FROM ((SELECT sel.scenario_id FROM @extschema@.run_scenario_selections AS sel
+                          WHERE sel.run_id = analysis_json.run_id
+                         UNION SELECT p2.scenario_id FROM pairs AS p2) AS es
+                        CROSS JOIN
+                        (SELECT m.value #>> '{}' AS model_id
+                           FROM jsonb_array_elements(settings.models) AS m
+                          WHERE jsonb_typeof(m.value) = 'string'
+                         UNION SELECT p3.model_id FROM pairs AS p3) AS em) AS e (scenario_id, model_id)
+                  LEFT JOIN pairs AS p USING (scenario_id, model_id)
+                  LEFT JOIN @extschema@.run_pair_plans AS pp
+                    ON pp.run_id = analysis_json.run_id AND pp.scenario_id = e.scenario_id AND pp.model_id = e.model_id
+               ) AS x
     ), warnings AS (
         SELECT w.ord, w.warning FROM (
             SELECT 1 AS ord, json_build_object(
@@ -168,8 +176,7 @@ BEGIN
                                          'message', 'the run has no scored samples yet')
              WHERE NOT EXISTS (SELECT FROM pairs)
             UNION ALL
-            -- Short and extra pairs against each pair's plan; with a plan per
-            -- pair, each listed pair says its plannedSamples.
+            -- Short and extra pairs, against each pair's plan.
             SELECT 4, json_build_object(
                        'code', 'SHORT_PAIRS',
                        'message', CASE WHEN per_pair_plan
@@ -178,12 +185,7 @@ BEGIN
                            ELSE format('%s scenario-model pair(s) have fewer scored samples than the %s requested; statistics use the samples that exist',
                                        count(*), settings.samples_per_scenario) END,
                        'requested', settings.samples_per_scenario,
-                       'pairs', json_agg(CASE WHEN per_pair_plan
-                                    THEN json_build_object('scenarioId', e.scenario_id, 'modelId', e.model_id,
-                                                           'scoredSamples', e.n, 'plannedSamples', e.requested)
-                                    ELSE json_build_object('scenarioId', e.scenario_id, 'modelId', e.model_id,
-                                                           'scoredSamples', e.n) END
-                                          ORDER BY e.model_id COLLATE "C", e.scenario_id COLLATE "C"))
+                       'pairs', json_agg(e.entry ORDER BY e.model_id COLLATE "C", e.scenario_id COLLATE "C"))
               FROM expected_pairs AS e
              WHERE e.n < e.requested
             HAVING count(*) > 0
@@ -196,12 +198,7 @@ BEGIN
                            ELSE format('%s scenario-model pair(s) have more scored samples than the %s requested; all of them are used',
                                        count(*), settings.samples_per_scenario) END,
                        'requested', settings.samples_per_scenario,
-                       'pairs', json_agg(CASE WHEN per_pair_plan
-                                    THEN json_build_object('scenarioId', e.scenario_id, 'modelId', e.model_id,
-                                                           'scoredSamples', e.n, 'plannedSamples', e.requested)
-                                    ELSE json_build_object('scenarioId', e.scenario_id, 'modelId', e.model_id,
-                                                           'scoredSamples', e.n) END
-                                          ORDER BY e.model_id COLLATE "C", e.scenario_id COLLATE "C"))
+                       'pairs', json_agg(e.entry ORDER BY e.model_id COLLATE "C", e.scenario_id COLLATE "C"))
               FROM expected_pairs AS e
              WHERE e.n > e.requested
             HAVING count(*) > 0

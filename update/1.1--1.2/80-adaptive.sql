@@ -208,7 +208,18 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
-    stored text;
+    scenario_ids text[];
+    model_ids text[];
+    planned integer[];
+    done bigint[];
+    open_jobs bigint[];
+    missing_samples bigint[];
+    possible bigint[];
+    granted integer[];
+    queued_scenarios text[];
+    queued_models text[];
+    first_indexes integer[];
+    queued_counts integer[];
 BEGIN
     IF top_up_run.run_id IS NULL THEN
         RAISE EXCEPTION 'run_id must not be NULL' USING ERRCODE = '22023';
@@ -217,27 +228,23 @@ BEGIN
         RAISE EXCEPTION 'max_new_jobs must be 0 or more (NULL: no limit), got %', top_up_run.max_new_jobs
             USING ERRCODE = '22023';
     END IF;
-    stored := (@extschema@.lock_run('top_up_run', top_up_run.run_id)).stored_status;
-    IF stored IN ('CANCELLED', 'FAILED') THEN
-        RAISE EXCEPTION 'run % is %; it cannot be topped up', top_up_run.run_id, stored
-            USING ERRCODE = '55000', HINT = 'Start a new run instead.';
-    END IF;
+    -- The run's row first; queue_new_samples refuses a cancelled run.
+    PERFORM @extschema@.lock_run('top_up_run', top_up_run.run_id);
 
     -- Missing = planned - completed - unfinished; at most 100 jobs per pair.
     -- Within the budget, the first missing sample of every pair before the
-    -- second of any (the hand-out order of a run).
-    RETURN QUERY
+    -- second of any (the hand-out order of a run). Read once, before the
+    -- new jobs exist.
     WITH pairs AS MATERIALIZED (
         -- What a pair has: its completed jobs, or its live samples where
         -- more (a run written without jobs, e.g. one of 1.0).
-        SELECT p.scenario_id, p.model_id, p.planned_samples, greatest(p.completed, p.live_samples) AS completed,
-               p.unfinished,
-               greatest(coalesce(p.planned_samples, 0) - greatest(p.completed, p.live_samples) - p.unfinished, 0)
-                   AS missing,
-               least(greatest(coalesce(p.planned_samples, 0) - greatest(p.completed, p.live_samples) - p.unfinished, 0),
-                     greatest(100 - p.jobs, 0)) AS possible
-          FROM @extschema@.run_pair_plan AS p
-         WHERE p.run_id = top_up_run.run_id
+        SELECT q.*, greatest(coalesce(q.planned_samples, 0) - q.completed - q.unfinished, 0) AS missing,
+               least(greatest(coalesce(q.planned_samples, 0) - q.completed - q.unfinished, 0),
+                     greatest(100 - q.jobs, 0)) AS possible
+          FROM (SELECT pp.scenario_id, pp.model_id, pp.planned_samples,
+                       greatest(pp.completed, pp.live_samples) AS completed, pp.unfinished, pp.jobs
+                  FROM @extschema@.run_pair_plan AS pp
+                 WHERE pp.run_id = top_up_run.run_id) AS q
     ), granted AS (
         SELECT c.scenario_id, c.model_id, count(*)::integer AS n
           FROM (SELECT p.scenario_id, p.model_id,
@@ -246,25 +253,64 @@ BEGIN
                   CROSS JOIN LATERAL generate_series(1, p.possible) AS g(i)) AS c
          WHERE top_up_run.max_new_jobs IS NULL OR c.rank <= top_up_run.max_new_jobs
          GROUP BY c.scenario_id, c.model_id
-    ), queued_jobs AS (
-        SELECT q.scenario_id, q.model_id, q.first_sample_index, q.queued
-          FROM @extschema@.queue_new_samples(
-                   top_up_run.run_id,
-                   coalesce((SELECT array_agg(g.scenario_id) FROM granted AS g), '{}'),
-                   coalesce((SELECT array_agg(g.model_id) FROM granted AS g), '{}'),
-                   coalesce((SELECT array_agg(g.n) FROM granted AS g), '{}')) AS q
     )
-    SELECT p.scenario_id, p.model_id, p.planned_samples, p.completed, p.unfinished, p.missing,
-           coalesce(q.queued, 0), q.first_sample_index,
-           p.missing - p.possible, p.possible - coalesce(q.queued, 0)
+    SELECT array_agg(p.scenario_id ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
+           array_agg(p.model_id ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
+           array_agg(p.planned_samples ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
+           array_agg(p.completed ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
+           array_agg(p.unfinished ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
+           array_agg(p.missing ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
+           array_agg(p.possible ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
+           array_agg(coalesce(g.n, 0) ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C")
+      INTO scenario_ids, model_ids, planned, done, open_jobs, missing_samples, possible, granted
       FROM pairs AS p
-      LEFT JOIN queued_jobs AS q ON q.scenario_id = p.scenario_id AND q.model_id = p.model_id
+      LEFT JOIN granted AS g ON g.scenario_id = p.scenario_id AND g.model_id = p.model_id;
+
+    SELECT array_agg(q.scenario_id), array_agg(q.model_id), array_agg(q.first_sample_index), array_agg(q.queued)
+      INTO queued_scenarios, queued_models, first_indexes, queued_counts
+      FROM @extschema@.queue_new_samples(top_up_run.run_id, coalesce(scenario_ids, '{}'),
+                                         coalesce(model_ids, '{}'), coalesce(granted, '{}')) AS q;
+
+    RETURN QUERY
+    SELECT p.s, p.m, p.planned, p.done, p.open_jobs, p.missing, coalesce(q.n, 0), q.first_index,
+           p.missing - p.possible, p.possible - coalesce(q.n, 0)
+      FROM unnest(scenario_ids, model_ids, planned, done, open_jobs, missing_samples, possible)
+           WITH ORDINALITY AS p(s, m, planned, done, open_jobs, missing, possible, ord)
+      LEFT JOIN unnest(queued_scenarios, queued_models, first_indexes, queued_counts) AS q(s, m, first_index, n)
+        ON q.s = p.s AND q.m = p.m
      WHERE p.missing > 0
-     ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C";
+     ORDER BY p.ord;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.top_up_run(text, bigint) IS
 'Queues, as new jobs with the next sample indexes, every sample a run planned but did not get (planned - completed - unfinished per pair, failed and cancelled ones included; completed counts live samples where a pair has more, as in a run written without jobs), at most max_new_jobs in all (NULL: no limit; the first missing sample of every pair first) and never more than 100 jobs per pair. Returns the pairs with missing samples: what was queued and what was not (cap, budget). Idempotent: a second call queues nothing. Refuses cancelled runs (55000). READ COMMITTED only.';
+
+-------------------------------------------------------------------------------
+-- check_sample_budget: the arguments plan_samples and add_samples share.
+-------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.check_sample_budget(run_id text, extra_samples bigint, max_samples_per_pair integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF check_sample_budget.run_id IS NULL THEN
+        RAISE EXCEPTION 'run_id must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF check_sample_budget.extra_samples IS NULL OR check_sample_budget.extra_samples < 0 THEN
+        RAISE EXCEPTION 'extra_samples must be 0 or more, got %', coalesce(check_sample_budget.extra_samples::text, 'NULL')
+            USING ERRCODE = '22023', HINT = 'The number of samples to add to the run in all.';
+    END IF;
+    IF check_sample_budget.max_samples_per_pair IS NULL OR check_sample_budget.max_samples_per_pair < 1
+       OR check_sample_budget.max_samples_per_pair > 100 THEN
+        RAISE EXCEPTION 'max_samples_per_pair must be between 1 and 100, got %',
+            coalesce(check_sample_budget.max_samples_per_pair::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_sample_budget(text, bigint, integer) IS
+'Raises 22023 unless run_id is given, extra_samples is 0 or more and max_samples_per_pair is 1 to 100: the checks of plan_samples and add_samples.';
 
 -------------------------------------------------------------------------------
 -- plan_samples: where extra samples reduce the variance of the models'
@@ -325,19 +371,8 @@ DECLARE
     spent bigint;
     plan record;
 BEGIN
-    IF plan_samples.run_id IS NULL THEN
-        RAISE EXCEPTION 'run_id must not be NULL' USING ERRCODE = '22023';
-    END IF;
-    IF plan_samples.extra_samples IS NULL OR plan_samples.extra_samples < 0 THEN
-        RAISE EXCEPTION 'extra_samples must be 0 or more, got %', coalesce(plan_samples.extra_samples::text, 'NULL')
-            USING ERRCODE = '22023', HINT = 'The number of samples to add to the run in all.';
-    END IF;
-    IF plan_samples.max_samples_per_pair IS NULL OR plan_samples.max_samples_per_pair < 1
-       OR plan_samples.max_samples_per_pair > 100 THEN
-        RAISE EXCEPTION 'max_samples_per_pair must be between 1 and 100, got %',
-            coalesce(plan_samples.max_samples_per_pair::text, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
+    PERFORM @extschema@.check_sample_budget(plan_samples.run_id, plan_samples.extra_samples,
+                                           plan_samples.max_samples_per_pair);
     SELECT r.status INTO stored FROM @extschema@.runs AS r WHERE r.id = plan_samples.run_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'run % does not exist', plan_samples.run_id USING ERRCODE = 'P0002';
@@ -476,7 +511,6 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
-    stored text;
     earlier record;
     uniform integer;
     scenario_ids text[];
@@ -486,24 +520,13 @@ DECLARE
     allocation jsonb;
     queued_total bigint;
 BEGIN
-    IF add_samples.run_id IS NULL THEN
-        RAISE EXCEPTION 'run_id must not be NULL' USING ERRCODE = '22023';
-    END IF;
-    IF add_samples.extra_samples IS NULL OR add_samples.extra_samples < 0 THEN
-        RAISE EXCEPTION 'extra_samples must be 0 or more, got %', coalesce(add_samples.extra_samples::text, 'NULL')
-            USING ERRCODE = '22023', HINT = 'The number of samples to add to the run in all.';
-    END IF;
-    IF add_samples.max_samples_per_pair IS NULL OR add_samples.max_samples_per_pair < 1
-       OR add_samples.max_samples_per_pair > 100 THEN
-        RAISE EXCEPTION 'max_samples_per_pair must be between 1 and 100, got %',
-            coalesce(add_samples.max_samples_per_pair::text, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
+    PERFORM @extschema@.check_sample_budget(add_samples.run_id, add_samples.extra_samples,
+                                           add_samples.max_samples_per_pair);
     IF btrim(add_samples.request_id) = '' OR length(add_samples.request_id) > 200 THEN
         RAISE EXCEPTION 'request_id must be NULL or a non-blank text of at most 200 characters'
             USING ERRCODE = '22023', HINT = 'Pass the same request_id when retrying the same request.';
     END IF;
-    stored := (@extschema@.lock_run('add_samples', add_samples.run_id)).stored_status;
+    PERFORM @extschema@.lock_run('add_samples', add_samples.run_id);
 
     -- A retry of a request made before: its allocation, nothing changed.
     IF add_samples.request_id IS NOT NULL THEN
@@ -526,12 +549,8 @@ BEGIN
             RETURN;
         END IF;
     END IF;
-    IF stored IN ('CANCELLED', 'FAILED') THEN
-        RAISE EXCEPTION 'run % is %; it gets no more samples', add_samples.run_id, stored
-            USING ERRCODE = '55000', HINT = 'Start a new run instead.';
-    END IF;
-
-    -- The plan, made under the run's lock.
+    -- The plan, made under the run's lock (plan_samples refuses a cancelled
+    -- run).
     SELECT array_agg(p.scenario_id ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
            array_agg(p.model_id ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
            array_agg(p.extra ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"),
@@ -554,19 +573,16 @@ BEGIN
      WHERE pp.run_id = add_samples.run_id AND pp.scenario_id = u.s AND pp.model_id = u.m
        AND u.n = uniform;
 
-    WITH queued AS (
-        SELECT q.scenario_id, q.model_id, q.first_sample_index, q.queued, q.job_state
-          FROM @extschema@.queue_new_samples(add_samples.run_id, coalesce(scenario_ids, '{}'),
-                                             coalesce(model_ids, '{}'), coalesce(extras, '{}')) AS q
-    )
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                'scenarioId', q.scenario_id, 'modelId', q.model_id, 'extra', q.queued,
-               'plannedSamples', u.n, 'firstSampleIndex', q.first_sample_index, 'jobState', q.job_state)
+               'plannedSamples', (SELECT u.n FROM unnest(scenario_ids, model_ids, new_plans) AS u(s, m, n)
+                                   WHERE u.s = q.scenario_id AND u.m = q.model_id),
+               'firstSampleIndex', q.first_sample_index, 'jobState', q.job_state)
                ORDER BY q.model_id COLLATE "C", q.scenario_id COLLATE "C"), '[]'::jsonb),
            coalesce(sum(q.queued), 0)
       INTO allocation, queued_total
-      FROM queued AS q
-      JOIN unnest(scenario_ids, model_ids, new_plans) AS u(s, m, n) ON u.s = q.scenario_id AND u.m = q.model_id;
+      FROM @extschema@.queue_new_samples(add_samples.run_id, coalesce(scenario_ids, '{}'),
+                                         coalesce(model_ids, '{}'), coalesce(extras, '{}')) AS q;
 
     IF add_samples.request_id IS NOT NULL THEN
         INSERT INTO @extschema@.run_sample_requests
