@@ -75,6 +75,16 @@ echo "== pass@k and pass^k (a success: score >= 4)"
 q -c "SELECT model_id, k, scenarios, round(pass_at_k::numeric, 3) AS pass_at_k, round(pass_hat_k::numeric, 3) AS pass_hat_k
         FROM multisample.model_pass_at_k WHERE run_id = '$run_id' AND k IN (1, 3, 5) ORDER BY model_id, k"
 
+echo "== Adaptive sampling: where 60 more samples would reduce the uncertainty of the model means most"
+echo "   (plan_samples writes nothing; add_samples would queue exactly this)"
+q -c "SELECT model_id, count(*) FILTER (WHERE extra > 0) AS pairs_getting_samples, sum(extra) AS extra_samples,
+             round(avg(variance)::numeric, 3) AS mean_pair_variance
+        FROM multisample.plan_samples('$run_id', 60) GROUP BY model_id ORDER BY extra_samples DESC, model_id"
+q -c "SELECT model_id, scenario_id, scored_samples, round(variance::numeric, 3) AS variance,
+             round(planning_variance::numeric, 3) AS planning_variance, extra, new_planned_samples
+        FROM multisample.plan_samples('$run_id', 60)
+       ORDER BY extra DESC, planning_variance DESC, model_id, scenario_id LIMIT 8"
+
 echo "== The five most variable scenario-model pairs"
 q -c "SELECT variance_rank, scenario_id, model_id, sample_count, round(mean::numeric, 2) AS mean,
              round(variance::numeric, 3) AS variance, min, max

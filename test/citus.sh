@@ -166,15 +166,17 @@ multisample.model_pricing|reference||created
 multisample.model_token_statistics|reference||created
 multisample.scenarios|reference||created
 multisample.runs|distributed|id|created
+multisample.run_sample_requests|distributed|run_id|created
 multisample.run_scenario_selections|distributed|run_id|created
 multisample.probe_jobs|distributed|run_id|created
+multisample.run_pair_plans|distributed|run_id|created
 multisample.transcripts|distributed|run_id|created
 multisample.probe_results|distributed|run_id|created"
 t0=$SECONDS
 out=$(psql -X -q -At -h 127.0.0.1 -p "$C" -U postgres -d "$DB" -v ON_ERROR_STOP=1 \
            -c "SELECT * FROM multisample.distribute_on_citus()" 2>&1)
 is "$(echo "$out" | grep -v '^NOTICE')" "$expected_layout" \
-   "distribute_on_citus: 4 reference tables, 5 tables distributed by run id ($((SECONDS - t0)) s)"
+   "distribute_on_citus: 4 reference tables, 7 tables distributed by run id ($((SECONDS - t0)) s)"
 check "distribute_on_citus says which Citus settings it uses (a NOTICE)" \
     grep -q 'NOTICE:.*citus.enable_local_reference_table_foreign_keys = off.*citus.enable_unsafe_triggers = on' <<< "$out"
 check "distribute_on_citus shows none of Citus' copy notices" \
@@ -189,6 +191,8 @@ multisample.model_pricing n t - false
 multisample.model_token_statistics n t - false
 multisample.probe_jobs h s run_id true
 multisample.probe_results h s run_id true
+multisample.run_pair_plans h s run_id true
+multisample.run_sample_requests h s run_id true
 multisample.run_scenario_selections h s run_id true
 multisample.runs h s id true
 multisample.scenarios n t - false
@@ -209,13 +213,13 @@ snapshot="SELECT string_agg(p.logicalrelid::text || ':' || p.colocationid || ':'
             FROM pg_dist_partition p WHERE p.logicalrelid::text LIKE 'multisample.%'"
 snap1=$(c "$snapshot")
 out=$(c "SET client_min_messages = warning; SELECT action, count(*) FROM multisample.distribute_on_citus() GROUP BY action")
-is "$out" "unchanged|9" "distribute_on_citus again: every table unchanged"
+is "$out" "unchanged|11" "distribute_on_citus again: every table unchanged"
 is "$(c "$snapshot")" "$snap1" "... the same shards and co-location groups as before"
 
 # Triggers exist on the shards and run there: a finished job stays finished.
 is "$(cq "$W1" "$DB" "SET citus.override_table_visibility = off;
                        SELECT count(*) > 0 AND count(*) = count(*) FILTER (WHERE EXISTS (
-                           SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname LIKE 'probe_jobs_check_transition%'))
+                           SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname LIKE 'probe_jobs_guard%'))
                        FROM pg_class c WHERE c.relname ~ '^probe_jobs_[0-9]+\$' AND c.relkind = 'r'")" "t" \
    "the job-transition trigger exists on every shard of probe_jobs on a worker"
 is "$(sqlstate "$C" "$DB" "UPDATE multisample.probe_jobs SET state = 'QUEUED' WHERE run_id = 'r1' AND scenario_id = 'lifeboat' AND model_id = 'claude-sim' AND sample_index = 0")" "23514" \
@@ -266,15 +270,17 @@ multisample.model_token_statistics reference - created
 multisample.scenarios reference - created
 multisample.runs distributed id created
 multisample.extra_run_notes distributed run_id co-located
+multisample.run_sample_requests distributed run_id created
 multisample.run_scenario_selections distributed run_id created
 multisample.probe_jobs distributed run_id created
+multisample.run_pair_plans distributed run_id created
 multisample.transcripts distributed run_id created
 multisample.probe_results distributed run_id created" \
        "an empty database: the two tables added to the extension laid out by the rule, the reference table made by hand kept, the run-scoped one moved into the runs' co-location group"
     is "$(cq "$C" "$DB3" "SELECT count(DISTINCT colocationid) FROM pg_dist_partition WHERE partmethod = 'h' AND logicalrelid::text LIKE 'multisample.%'")" "1" \
        "... every distributed table in one co-location group"
     is "$(cq "$C" "$DB3" "SET client_min_messages = warning; SELECT action, count(*) FROM multisample.distribute_on_citus() GROUP BY action")" \
-       "unchanged|11" "... and a second call finds all 11 tables unchanged"
+       "unchanged|13" "... and a second call finds all 13 tables unchanged"
 else
     not_ok "a database with tables added to the extension"
 fi
@@ -399,7 +405,7 @@ is "$(sqlstate "$C" "$DB" "SET ROLE ms_citus_dashboard; SELECT count(*) FROM mul
    "with SELECT on the views only, the dashboard cannot read them on Citus (42501: Citus checks the shards with the caller's rights)"
 # One GRANT per table: one naming a distributed and a reference table fails
 # ("parallel DDL access ... in the same transaction").
-for table in runs run_scenario_selections probe_jobs transcripts scenarios; do
+for table in runs run_scenario_selections probe_jobs transcripts scenarios run_pair_plans; do
     c "GRANT SELECT ON multisample.$table TO ms_citus_dashboard" > /dev/null || not_ok "GRANT SELECT ON $table"
 done
 for view in scenario_variance scenario_variance_overall model_variance run_analysis_settings transcript_samples transcript_turns transcript_export run_model_progress; do

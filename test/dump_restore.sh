@@ -51,6 +51,11 @@ if has_function "$src" start_run; then
     PYTHONPATH="$REPO/test/lib" "$PY" "$REPO/test/lib/queue_round.py" "$src" def-3 3 --leave-some \
         || not_ok "start and partly work a run through the queue"
 fi
+# ... and a plan per pair with the request that wrote it (adaptive sampling).
+if has_function "$src" add_samples; then
+    q "$src" "SELECT count(*) FROM multisample.add_samples('dump-run', 5, request_id => 'dump-request')" >/dev/null \
+        || not_ok "add samples to a run"
+fi
 
 # checksums DB: "table count md5" per extension table, plus sequence values.
 checksums() {

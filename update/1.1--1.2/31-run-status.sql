@@ -59,7 +59,11 @@ SELECT d.run_id, d.definition_id, d.status, d.stored_status, d.created_by, d.cre
 COMMENT ON VIEW @extschema@.run_status IS
     'Every run''s status derived from its jobs (PENDING, RUNNING, PAUSED, COMPLETED, CANCELLED; FAILED for legacy runs), with stored_status (what runs.status holds: what a person set), started_at (first claim) and completed_at (last job finished, or cancelled).';
 
-CREATE OR REPLACE VIEW @extschema@.run_progress AS
+-- The progress views are security barriers: a reader's function in WHERE
+-- runs only on the rows they show, never on the totals of runs or models
+-- without jobs that the joins drop. Equality on run_id (leakproof) still
+-- reaches the job scan.
+CREATE OR REPLACE VIEW @extschema@.run_progress WITH (security_barrier = true) AS
 SELECT s.run_id,
        s.definition_id,
        s.status,
@@ -84,20 +88,17 @@ SELECT s.run_id,
                jc.cancelled + CASE WHEN r.status = 'CANCELLED' THEN jc.queued ELSE 0 END AS cancelled
           FROM @extschema@.run_job_counts AS jc
           JOIN @extschema@.runs AS r ON r.id = jc.run_id) AS c ON c.run_id = s.run_id
-  JOIN (SELECT r.id AS run_id,
-               coalesce(sel.scenarios, 0)
-               * CASE WHEN jsonb_typeof(r.config -> 'models') = 'array'
-                      THEN jsonb_array_length(r.config -> 'models') ELSE 0 END
-               * CASE WHEN jsonb_typeof(r.config -> 'samplesPerScenario') = 'number'
-                      THEN (r.config ->> 'samplesPerScenario')::numeric::bigint ELSE 1 END AS total
-          FROM @extschema@.runs AS r
-          LEFT JOIN (SELECT rs.run_id, count(*) AS scenarios
-                       FROM @extschema@.run_scenario_selections AS rs
-                      GROUP BY rs.run_id) AS sel ON sel.run_id = r.id) AS t ON t.run_id = s.run_id;
+  -- The total follows the run's plan (run_pair_plan): per pair its planned
+  -- samples, or the jobs that ran or will run (all but cancelled ones) where
+  -- it has more (failed samples topped up), so a finished run shows 100 %
+  -- whatever its plan.
+  JOIN (SELECT p.run_id, sum(greatest(coalesce(p.planned_samples, 0), p.jobs - p.cancelled))::bigint AS total
+          FROM @extschema@.run_pair_plan AS p
+         GROUP BY p.run_id) AS t ON t.run_id = s.run_id;
 COMMENT ON VIEW @extschema@.run_progress IS
-'Progress of every run that has jobs, counted from the jobs (never a stored counter): the derived status, total = selected scenarios x models x samples per scenario, jobs per state, percent finished (completed + failed) and a text bar for \watch.';
+'Progress of every run that has jobs, counted from the jobs (never a stored counter): the derived status, total = the sum over the run''s pairs of their planned samples (or their jobs that were not cancelled, where more), jobs per state, percent finished (completed + failed) and a text bar for \watch.';
 
-CREATE OR REPLACE VIEW @extschema@.run_model_progress AS
+CREATE OR REPLACE VIEW @extschema@.run_model_progress WITH (security_barrier = true) AS
 SELECT m.run_id,
        m.model_id,
        s.status,
@@ -121,13 +122,8 @@ SELECT m.run_id,
           FROM @extschema@.probe_jobs AS j
          GROUP BY j.run_id, j.model_id) AS m
   JOIN @extschema@.run_status AS s ON s.run_id = m.run_id
-  JOIN (SELECT r.id AS run_id,
-               coalesce(sel.scenarios, 0)
-               * CASE WHEN jsonb_typeof(r.config -> 'samplesPerScenario') = 'number'
-                      THEN (r.config ->> 'samplesPerScenario')::numeric::bigint ELSE 1 END AS total
-          FROM @extschema@.runs AS r
-          LEFT JOIN (SELECT rs.run_id, count(*) AS scenarios
-                       FROM @extschema@.run_scenario_selections AS rs
-                      GROUP BY rs.run_id) AS sel ON sel.run_id = r.id) AS t ON t.run_id = m.run_id;
+  JOIN (SELECT p.run_id, p.model_id, sum(greatest(coalesce(p.planned_samples, 0), p.jobs - p.cancelled))::bigint AS total
+          FROM @extschema@.run_pair_plan AS p
+         GROUP BY p.run_id, p.model_id) AS t ON t.run_id = m.run_id AND t.model_id = m.model_id;
 COMMENT ON VIEW @extschema@.run_model_progress IS
-'Progress per run and model, counted from the jobs: the run''s derived status, total = selected scenarios x samples per scenario, jobs per state, percent, "25 of 50 samples" and a text bar.';
+'Progress per run and model, counted from the jobs: the run''s derived status, total = the sum over the model''s pairs of their planned samples (or their jobs that were not cancelled, where more), jobs per state, percent, "25 of 50 samples" and a text bar.';

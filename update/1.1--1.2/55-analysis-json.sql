@@ -31,6 +31,8 @@ SET enable_seqscan = off
 AS $function$
 DECLARE
     settings record;
+    per_pair_plan boolean;
+    max_plan integer;
     result jsonb;
 BEGIN
     IF analysis_json.run_id IS NULL THEN
@@ -58,6 +60,10 @@ BEGIN
         RAISE EXCEPTION 'run % does not exist', quote_literal(analysis_json.run_id)
             USING ERRCODE = 'P0002', HINT = 'Run ids are in multisample.runs.';
     END IF;
+    -- The run's plan per pair (adaptive sampling): pairs whose planned
+    -- samples differ from samplesPerScenario have a row in run_pair_plans.
+    SELECT count(*) > 0, max(pp.planned_samples) INTO per_pair_plan, max_plan
+      FROM @extschema@.run_pair_plans AS pp WHERE pp.run_id = analysis_json.run_id;
 
     -- ==== shared ===========================================================
     WITH pairs AS MATERIALIZED (
@@ -96,9 +102,11 @@ BEGIN
           FROM pairs AS p
          GROUP BY p.model_id
     ), flags AS (
-        -- Multi-sample: more than one sample was requested, or some pair has
-        -- more than one (e.g. retried duplicates of a 1.0 run).
+        -- Multi-sample: more than one sample was requested (for the run, or
+        -- for a pair by its plan), or some pair has more than one (e.g.
+        -- retried duplicates of a 1.0 run).
         SELECT coalesce(settings.samples_per_scenario > 1, false)
+               OR coalesce(max_plan > 1, false)
                OR coalesce((SELECT max(p.n) FROM pairs AS p) > 1, false) AS multi,
                -- The reference format needs a number: the requested samples,
                -- else the most any pair has, else 1.
@@ -134,7 +142,9 @@ BEGIN
                         WINDOW w AS (ORDER BY s.mean_variance DESC NULLS LAST)) AS b) AS t
     ), expected_scenarios AS (
         -- The pairs the run asked for: its selected scenarios (else the ones
-        -- scored) times its configured models (else the ones scored).
+        -- scored) times its configured models (else the ones scored), each
+        -- with the samples planned for it (its run_pair_plans row, else
+        -- samplesPerScenario).
         SELECT sel.scenario_id FROM @extschema@.run_scenario_selections AS sel
          WHERE sel.run_id = analysis_json.run_id
         UNION SELECT p.scenario_id FROM pairs AS p
@@ -144,14 +154,26 @@ BEGIN
          WHERE jsonb_typeof(m.value) = 'string'
         UNION SELECT p.model_id FROM pairs AS p
     ), expected_pairs AS (
-        -- Built only when some expected pair is short: every scored pair is
-        -- an expected one, so the short ones number the expected pairs
-        -- minus the scored pairs that have all their samples.
-        SELECT e.scenario_id, e.model_id, coalesce(p.n, 0) AS n
-          FROM (expected_scenarios CROSS JOIN expected_models) AS e
-          LEFT JOIN pairs AS p USING (scenario_id, model_id)
-         WHERE (SELECT count(*) FROM expected_scenarios) * (SELECT count(*) FROM expected_models)
-               > (SELECT count(*) FROM pairs AS f WHERE f.n >= settings.samples_per_scenario)
+        -- Built only when some pair may be short or extra: with no plan per
+        -- pair and every expected pair scored exactly samplesPerScenario
+        -- times (every scored pair is an expected one), there is none.
+        -- With a plan per pair, a pair listed in a warning says its plan.
+        SELECT x.*,
+               CASE WHEN per_pair_plan
+                    THEN json_build_object('scenarioId', x.scenario_id, 'modelId', x.model_id,
+                                           'scoredSamples', x.n, 'plannedSamples', x.requested)
+                    ELSE json_build_object('scenarioId', x.scenario_id, 'modelId', x.model_id,
+                                           'scoredSamples', x.n) END AS entry
+          FROM (SELECT e.scenario_id, e.model_id, coalesce(p.n, 0) AS n,
+                       coalesce(pp.planned_samples, settings.samples_per_scenario) AS requested
+                  FROM (expected_scenarios CROSS JOIN expected_models) AS e
+                  LEFT JOIN pairs AS p USING (scenario_id, model_id)
+                  LEFT JOIN @extschema@.run_pair_plans AS pp
+                    ON pp.run_id = analysis_json.run_id AND pp.scenario_id = e.scenario_id
+                   AND pp.model_id = e.model_id
+                 WHERE per_pair_plan
+                    OR (SELECT count(*) FROM expected_scenarios) * (SELECT count(*) FROM expected_models)
+                       > (SELECT count(*) FROM pairs AS f WHERE f.n = settings.samples_per_scenario)) AS x
     ), warnings AS (
         SELECT w.ord, w.warning FROM (
             SELECT 1 AS ord, json_build_object(
@@ -170,26 +192,31 @@ BEGIN
                                          'message', 'the run has no scored samples yet')
              WHERE NOT EXISTS (SELECT FROM pairs)
             UNION ALL
+            -- Short and extra pairs, against each pair's plan.
             SELECT 4, json_build_object(
                        'code', 'SHORT_PAIRS',
-                       'message', format('%s scenario-model pair(s) have fewer scored samples than the %s requested; statistics use the samples that exist',
-                                         count(*), settings.samples_per_scenario),
+                       'message', CASE WHEN per_pair_plan
+                           THEN format('%s scenario-model pair(s) have fewer scored samples than planned; statistics use the samples that exist',
+                                       count(*))
+                           ELSE format('%s scenario-model pair(s) have fewer scored samples than the %s requested; statistics use the samples that exist',
+                                       count(*), settings.samples_per_scenario) END,
                        'requested', settings.samples_per_scenario,
-                       'pairs', json_agg(json_build_object('scenarioId', e.scenario_id, 'modelId', e.model_id, 'scoredSamples', e.n)
-                                          ORDER BY e.model_id COLLATE "C", e.scenario_id COLLATE "C"))
+                       'pairs', json_agg(e.entry ORDER BY e.model_id COLLATE "C", e.scenario_id COLLATE "C"))
               FROM expected_pairs AS e
-             WHERE e.n < settings.samples_per_scenario
+             WHERE e.n < e.requested
             HAVING count(*) > 0
             UNION ALL
             SELECT 5, json_build_object(
                        'code', 'EXTRA_SAMPLES',
-                       'message', format('%s scenario-model pair(s) have more scored samples than the %s requested; all of them are used',
-                                         count(*), settings.samples_per_scenario),
+                       'message', CASE WHEN per_pair_plan
+                           THEN format('%s scenario-model pair(s) have more scored samples than planned; all of them are used',
+                                       count(*))
+                           ELSE format('%s scenario-model pair(s) have more scored samples than the %s requested; all of them are used',
+                                       count(*), settings.samples_per_scenario) END,
                        'requested', settings.samples_per_scenario,
-                       'pairs', json_agg(json_build_object('scenarioId', p.scenario_id, 'modelId', p.model_id, 'scoredSamples', p.n)
-                                          ORDER BY p.model_id COLLATE "C", p.scenario_id COLLATE "C"))
-              FROM pairs AS p
-             WHERE p.n > settings.samples_per_scenario
+                       'pairs', json_agg(e.entry ORDER BY e.model_id COLLATE "C", e.scenario_id COLLATE "C"))
+              FROM expected_pairs AS e
+             WHERE e.n > e.requested
             HAVING count(*) > 0
             UNION ALL
             SELECT 6, json_build_object(
