@@ -228,6 +228,17 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     started timestamptz := now();
+    -- What counts as "now" for the times a worker writes. On one node the
+    -- trigger runs in the caller's transaction: exactly now(). On a Citus
+    -- shard it runs in the worker node's part of the distributed
+    -- transaction, which began a little after the coordinator's, whose
+    -- now() the functions wrote: there, the node's now() give or take a
+    -- minute (longer only for a transaction held open a minute before it
+    -- reached this node, or for clocks that are not synchronised).
+    slack interval := CASE WHEN TG_RELID = '@extschema@.probe_jobs'::regclass
+                           THEN interval '0' ELSE interval '1 minute' END;
+    now_from timestamptz := started - slack;
+    now_to timestamptz := started + slack;
     job text := format('probe job (%s, %s, %s, %s)', quote_literal(OLD.run_id), quote_literal(OLD.scenario_id),
                        quote_literal(OLD.model_id), OLD.sample_index);
     run_status text;
@@ -308,9 +319,10 @@ BEGIN
 
     IF OLD.state = 'QUEUED' AND NEW.state = 'RUNNING' THEN
         -- A claim: one attempt more, a lease of at most 1 day, nothing else.
-        IF NEW.attempts <> OLD.attempts + 1 OR NEW.claimed_at IS DISTINCT FROM started
-           OR NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= started
-           OR NEW.lease_expires_at > started + interval '1 day'
+        IF NEW.attempts <> OLD.attempts + 1
+           OR NEW.claimed_at IS NULL OR NEW.claimed_at < now_from OR NEW.claimed_at > now_to
+           OR NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= NEW.claimed_at
+           OR NEW.lease_expires_at > NEW.claimed_at + interval '1 day'
            OR NEW.next_attempt_at IS DISTINCT FROM OLD.next_attempt_at
            OR NEW.finished_at IS NOT NULL THEN
             RAISE EXCEPTION 'a claim of % must count one attempt (%, got %), start now and lease the job for more than 0 and at most 1 day',
@@ -333,7 +345,8 @@ BEGIN
         -- with run control) is cancelled by whoever finds it queued, or by
         -- its holder instead of a retry.
         SELECT r.status INTO run_status FROM @extschema@.runs AS r WHERE r.id = NEW.run_id;
-        IF run_status IS DISTINCT FROM 'CANCELLED' OR NEW.finished_at IS DISTINCT FROM started
+        IF run_status IS DISTINCT FROM 'CANCELLED'
+           OR NEW.finished_at IS NULL OR NEW.finished_at < now_from OR NEW.finished_at > now_to
            OR NEW.attempts <> OLD.attempts THEN
             RAISE EXCEPTION 'a worker cancels % only when its run is cancelled, and then as of now', job
                 USING ERRCODE = '42501', HINT = 'Run managers cancel runs with multisample.cancel_run().';
@@ -364,19 +377,19 @@ BEGIN
             -- (an expired lease, to record the job's outcome): the lease may
             -- stay as it was.
             IF NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at
-               AND (NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= started
-                    OR NEW.lease_expires_at > least(coalesce(OLD.claimed_at, started), started) + interval '1 day') THEN
+               AND (NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= now_from
+                    OR NEW.lease_expires_at > least(coalesce(OLD.claimed_at, now_to), now_to) + interval '1 day') THEN
                 RAISE EXCEPTION 'a lease of % must end after now and at most 1 day after its claim (%)', job, OLD.claimed_at
                     USING ERRCODE = '42501', HINT = 'A probe that takes longer fails, and its job is claimed again.';
             END IF;
         WHEN 'QUEUED' THEN
-            IF NEW.finished_at IS NOT NULL OR NEW.next_attempt_at < started
-               OR NEW.next_attempt_at > started + interval '1 day' THEN
+            IF NEW.finished_at IS NOT NULL OR NEW.next_attempt_at < now_from
+               OR NEW.next_attempt_at > now_to + interval '1 day' THEN
                 RAISE EXCEPTION 'a worker hands % back with its next attempt between now and 1 day from now', job
                     USING ERRCODE = '42501', HINT = 'Hand jobs back with multisample.fail_probe_job(..., retryable => true).';
             END IF;
         WHEN 'COMPLETED', 'FAILED' THEN
-            IF NEW.finished_at IS DISTINCT FROM started THEN
+            IF NEW.finished_at IS NULL OR NEW.finished_at < now_from OR NEW.finished_at > now_to THEN
                 RAISE EXCEPTION 'a % % finishes now', lower(NEW.state), job USING ERRCODE = '42501';
             END IF;
         WHEN 'CANCELLED' THEN
@@ -415,7 +428,9 @@ BEGIN
             TG_ARGV[0], sample, current_user
             USING ERRCODE = '42501', HINT = 'Report with multisample.complete_probe_job() or multisample.fail_probe_job().';
     END IF;
-    IF TG_TABLE_NAME = 'transcripts' THEN
+    -- (By the trigger's argument: on a Citus shard the table is named
+    -- transcripts_102008 and so on.)
+    IF TG_ARGV[0] = 'transcripts' THEN
         IF NEW.deleted_at IS NOT NULL THEN
             RAISE EXCEPTION 'a worker records live transcripts only (deleted_at NULL), got % for sample %', NEW.deleted_at, sample
                 USING ERRCODE = '42501';
