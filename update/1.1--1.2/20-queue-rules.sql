@@ -38,12 +38,22 @@
 -- The 1.1 triggers and their SECURITY DEFINER functions go first, so that
 -- the repairs below run without them.
 DO $drop_definer_triggers$
+DECLARE
+    unsafe_triggers text := pg_catalog.current_setting('citus.enable_unsafe_triggers', true);
 BEGIN
     IF NOT @extschema@.applies_table_changes() THEN
         RETURN;
     END IF;
+    -- Citus changes the triggers of a distributed table (and its shards)
+    -- only when told so; set back at the end of the block.
+    IF unsafe_triggers IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
     EXECUTE 'DROP TRIGGER probe_jobs_sync_run ON @extschema@.probe_jobs';
     EXECUTE 'DROP TRIGGER probe_jobs_check_transition ON @extschema@.probe_jobs';
+    IF unsafe_triggers IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', unsafe_triggers, true);
+    END IF;
 END
 $drop_definer_triggers$;
 DROP FUNCTION @extschema@.probe_jobs_sync_run();
@@ -480,28 +490,71 @@ $$;
 COMMENT ON FUNCTION @extschema@.runs_audit() IS
     'Trigger (caller''s rights) on runs: created_by is current_user at insert and never changes (superusers excepted, so that a restore keeps it).';
 
+-- The triggers of 1.2 run the functions just created, which exist only on
+-- this node so far: Citus runs this script on the coordinator first and
+-- then on each worker node, so a CREATE TRIGGER that Citus propagated from
+-- the coordinator would reach the workers before their functions do. So
+-- every node creates the triggers on its own relations: the table itself
+-- and, where the table is distributed, the shards placed on this node (with
+-- Citus's propagation off for them). On a plain server, and on a Citus node
+-- whose tables are not distributed yet, that is just the table.
 DO $queue_triggers$
+DECLARE
+    distributed boolean := false;
+    ddl_propagation text := pg_catalog.current_setting('citus.enable_ddl_propagation', true);
+    unsafe_triggers text := pg_catalog.current_setting('citus.enable_unsafe_triggers', true);
+    def record;
+    target text;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p
+                                 WHERE p.logicalrelid = ''@extschema@.probe_jobs''::pg_catalog.regclass)'
+           INTO distributed;
+    END IF;
+    IF distributed THEN
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
+    FOR def IN
+        SELECT d.tbl, d.ddl
+          FROM (VALUES
+                ('probe_jobs', 'CREATE TRIGGER probe_jobs_guard BEFORE UPDATE ON %s
+                                    FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_jobs_guard()'),
+                ('transcripts', 'CREATE TRIGGER transcripts_guard BEFORE INSERT ON %s
+                                     FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard(''transcripts'')'),
+                ('probe_results', 'CREATE TRIGGER probe_results_guard BEFORE INSERT ON %s
+                                       FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard(''probe results'')'),
+                ('runs', 'CREATE TRIGGER runs_audit BEFORE INSERT OR UPDATE OF created_by ON %s
+                              FOR EACH ROW EXECUTE FUNCTION @extschema@.runs_audit()')) AS d(tbl, ddl)
+    LOOP
+        EXECUTE pg_catalog.format(def.ddl, '@extschema@.' || pg_catalog.quote_ident(def.tbl));
+        IF distributed THEN
+            FOR target IN EXECUTE
+                'SELECT ''@extschema@.'' || pg_catalog.quote_ident(c.relname)
+                   FROM pg_catalog.pg_dist_shard AS s
+                   JOIN pg_catalog.pg_class AS c
+                     ON c.relname = pg_catalog.format(''%s_%s'', $1, s.shardid)
+                    AND c.relnamespace = ''@extschema@''::pg_catalog.regnamespace
+                  WHERE s.logicalrelid = (''@extschema@.'' || pg_catalog.quote_ident($1))::pg_catalog.regclass
+                  ORDER BY s.shardid'
+                USING def.tbl
+            LOOP
+                EXECUTE pg_catalog.format(def.ddl, target);
+            END LOOP;
+        END IF;
+    END LOOP;
+    IF distributed THEN
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', ddl_propagation, true);
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', unsafe_triggers, true);
+    END IF;
+END
+$queue_triggers$;
+
+DO $queue_policies$
 BEGIN
     IF NOT @extschema@.applies_table_changes() THEN
         RETURN;
     END IF;
-    EXECUTE $ddl$
-        CREATE TRIGGER probe_jobs_guard BEFORE UPDATE ON @extschema@.probe_jobs
-            FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_jobs_guard()
-    $ddl$;
-    EXECUTE $ddl$
-        CREATE TRIGGER transcripts_guard BEFORE INSERT ON @extschema@.transcripts
-            FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard('transcripts')
-    $ddl$;
-    EXECUTE $ddl$
-        CREATE TRIGGER probe_results_guard BEFORE INSERT ON @extschema@.probe_results
-            FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard('probe results')
-    $ddl$;
-    EXECUTE $ddl$
-        CREATE TRIGGER runs_audit BEFORE INSERT OR UPDATE OF created_by ON @extschema@.runs
-            FOR EACH ROW EXECUTE FUNCTION @extschema@.runs_audit()
-    $ddl$;
-
     -- Policies without subqueries; the checks that need other tables are in
     -- the triggers above.
     EXECUTE $ddl$
@@ -530,7 +583,7 @@ BEGIN
     $ddl$;
     EXECUTE 'ALTER POLICY probe_results_record ON @extschema@.probe_results WITH CHECK (true)';
 END
-$queue_triggers$;
+$queue_policies$;
 
 COMMENT ON TRIGGER probe_jobs_guard ON @extschema@.probe_jobs IS 'Checks every change of a job: the transitions of the queue, and for workers that they move only what their role holds.';
 COMMENT ON TRIGGER transcripts_guard ON @extschema@.transcripts IS 'A worker records transcripts only for jobs its role holds.';
