@@ -504,7 +504,7 @@ DECLARE
     ddl_propagation text := pg_catalog.current_setting('citus.enable_ddl_propagation', true);
     unsafe_triggers text := pg_catalog.current_setting('citus.enable_unsafe_triggers', true);
     def record;
-    target text;
+    shard record;
 BEGIN
     IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
         EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p
@@ -516,21 +516,25 @@ BEGIN
         PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
     END IF;
     FOR def IN
-        SELECT d.tbl, d.ddl
+        SELECT d.tbl, d.trigger_name, d.ddl
           FROM (VALUES
-                ('probe_jobs', 'CREATE TRIGGER probe_jobs_guard BEFORE UPDATE ON %s
-                                    FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_jobs_guard()'),
-                ('transcripts', 'CREATE TRIGGER transcripts_guard BEFORE INSERT ON %s
-                                     FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard(''transcripts'')'),
-                ('probe_results', 'CREATE TRIGGER probe_results_guard BEFORE INSERT ON %s
-                                       FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard(''probe results'')'),
-                ('runs', 'CREATE TRIGGER runs_audit BEFORE INSERT OR UPDATE OF created_by ON %s
-                              FOR EACH ROW EXECUTE FUNCTION @extschema@.runs_audit()')) AS d(tbl, ddl)
+                ('probe_jobs', 'probe_jobs_guard',
+                 'BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_jobs_guard()'),
+                ('transcripts', 'transcripts_guard',
+                 'BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard(''transcripts'')'),
+                ('probe_results', 'probe_results_guard',
+                 'BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard(''probe results'')'),
+                ('runs', 'runs_audit',
+                 'BEFORE INSERT OR UPDATE OF created_by ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.runs_audit()'))
+               AS d(tbl, trigger_name, ddl)
     LOOP
-        EXECUTE pg_catalog.format(def.ddl, '@extschema@.' || pg_catalog.quote_ident(def.tbl));
+        EXECUTE pg_catalog.format('CREATE TRIGGER %I ', def.trigger_name)
+                || pg_catalog.format(def.ddl, '@extschema@.' || pg_catalog.quote_ident(def.tbl));
         IF distributed THEN
-            FOR target IN EXECUTE
-                'SELECT ''@extschema@.'' || pg_catalog.quote_ident(c.relname)
+            -- A shard and its trigger are named as Citus names them: with
+            -- the shard id appended (table_102008, trigger_102008).
+            FOR shard IN EXECUTE
+                'SELECT c.relname, s.shardid
                    FROM pg_catalog.pg_dist_shard AS s
                    JOIN pg_catalog.pg_class AS c
                      ON c.relname = pg_catalog.format(''%s_%s'', $1, s.shardid)
@@ -539,7 +543,8 @@ BEGIN
                   ORDER BY s.shardid'
                 USING def.tbl
             LOOP
-                EXECUTE pg_catalog.format(def.ddl, target);
+                EXECUTE pg_catalog.format('CREATE TRIGGER %I ', def.trigger_name || '_' || shard.shardid)
+                        || pg_catalog.format(def.ddl, '@extschema@.' || pg_catalog.quote_ident(shard.relname));
             END LOOP;
         END IF;
     END LOOP;
