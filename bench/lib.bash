@@ -119,6 +119,36 @@ bench_time_pair() {
     bench_emit "$name" "$base" "$ours" "$target" "$info"
 }
 
+# bench_cpu_pair NAME TARGET SETUP BASELINE_SQL OURS_SQL: like
+# bench_time_pair (one untimed warm-up each, then BENCH_ROUNDS rounds
+# alternating AB, BA ...), but measures the backend's CPU time in ms
+# (utime + stime from /proc/self/stat, read with pg_read_file: superuser), so
+# that other load on a shared machine does not decide the ratio.
+bench_cpu_pair() {
+    local name=$1 target=$2 setup=$3 base_sql=$4 ours_sql=$5 script times r side sql base ours
+    script=$(mktemp)
+    {
+        printf '%s;\n' "$setup"
+        printf 'CREATE FUNCTION pg_temp.cpu_ms() RETURNS bigint LANGUAGE sql AS $$ SELECT (pg_catalog.split_part(s, %s, 14)::bigint + pg_catalog.split_part(s, %s, 15)::bigint) * 1000 / %s FROM pg_catalog.pg_read_file(%s) AS s $$;\n' \
+            "' '" "' '" "$(getconf CLK_TCK)" "'/proc/self/stat'"
+        printf '\\o /dev/null\n%s;\n%s;\n\\o\n' "$base_sql" "$ours_sql"
+        for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+            for side in $( ((r % 2)) && echo base ours || echo ours base); do
+                sql=$([ "$side" = base ] && printf '%s' "$base_sql" || printf '%s' "$ours_sql")
+                printf 'SELECT pg_temp.cpu_ms() AS c0 \\gset\n\\o /dev/null\n%s;\n\\o\n' "$sql"
+                printf "SELECT '@%s', pg_temp.cpu_ms() - :c0;\n" "$side"
+            done
+        done
+    } > "$script"
+    bench_log "CPU time: $name ($BENCH_ROUNDS rounds)"
+    times=$(bench_psql -A -t -F ' ' -f "$script")
+    rm -f "$script"
+    printf '%s\n' "$times" | grep '^@' | sed 's/^/#   /' >&2
+    base=$(printf '%s\n' "$times" | awk '$1 == "@base" { print $2 }' | bench_median)
+    ours=$(printf '%s\n' "$times" | awk '$1 == "@ours" { print $2 }' | bench_median)
+    bench_emit "$name" "$base" "$ours" "$target"
+}
+
 # bench_same_result NAME SETUP_A SQL_A SETUP_B SQL_B: true when two queries
 # (each after its own untimed setup) print exactly the same rows.
 bench_same_result() {

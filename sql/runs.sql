@@ -112,17 +112,25 @@ INSERT INTO multisample.model_token_statistics (model_id, definition_id, avg_inp
     ('runs-est-def',  '',         100, 500, 50),
     -- runs-est-zero: the definition row has no probes, so its global row is used
     ('runs-est-zero', 'runs-def', 999, 999, 0),
-    ('runs-est-zero', '',         300, 700, 20);
--- runs-est-none and runs-est-unpriced have no rows: the average of all
--- global rows, (100 + 300) / 2 = 200 in and (500 + 700) / 2 = 600 out.
-INSERT INTO multisample.model_pricing (model_id, input_price_per_million, output_price_per_million) VALUES
-    ('runs-est-def', 2, 10), ('runs-est-zero', 1, 5), ('runs-est-none', 3, 15);
+    ('runs-est-zero', '',         300, 700, 20),
+    -- runs-est-gzero: its only row, global, rests on no probes: skipped, both
+    -- for the model and in the all-model average
+    ('runs-est-gzero', '',        5000, 5000, 0);
+-- runs-est-none, runs-est-gzero and runs-est-unpriced have no usable row:
+-- the average of the global rows with probes, (100 + 300) / 2 = 200 in and
+-- (500 + 700) / 2 = 600 out (with the zero-count row it would be 1800 in and 2066.67 out).
+INSERT INTO multisample.model_pricing (model_id, input_price_per_million, output_price_per_million, display_name) VALUES
+    ('runs-est-def', 2, 10, 'Estimate (definition)'), ('runs-est-zero', 1, 5, NULL), ('runs-est-none', 3, 15, NULL),
+    ('runs-est-gzero', 1, 1, NULL);
 -- 10 scenarios x 5 samples = 50 probes per model:
 --   est-def   50 * (200 * 2 + 800 * 10) / 1e6 = 0.42
 --   est-zero  50 * (300 * 1 + 700 * 5)  / 1e6 = 0.19
 --   est-none  50 * (200 * 3 + 600 * 15) / 1e6 = 0.48
 --   unpriced  reported, cost null; total = 1.09
-SELECT p.estimated_cost, p.unpriced_models, p.estimate -> 'probesPerModel' AS probes_per_model
+-- (scenarioCount 10 and samplesPerScenario 5: the estimate is told the
+-- scenarios and the samples apiece, not only the probes.)
+SELECT p.estimated_cost, p.unpriced_models, p.estimate -> 'probesPerModel' AS probes_per_model,
+       p.estimate -> 'scenarioCount' AS scenario_count, p.estimate -> 'samplesPerScenario' AS samples_per_scenario
   FROM multisample.preview_run('runs-def', ARRAY['runs-est-def', 'runs-est-zero', 'runs-est-none', 'runs-est-unpriced'], 5) AS p;
 SELECT m.*
   FROM multisample.preview_run('runs-def', ARRAY['runs-est-def', 'runs-est-zero', 'runs-est-none', 'runs-est-unpriced'], 5) AS p,
@@ -132,6 +140,40 @@ SELECT m.*
 SELECT s AS samples, (SELECT estimated_cost FROM multisample.preview_run('runs-def',
                         ARRAY['runs-est-def', 'runs-est-zero', 'runs-est-none', 'runs-est-unpriced'], s)) AS estimated_cost
   FROM unnest(ARRAY[1, 5, 10]) AS s;
+-- The reference platform's names, from estimate_run_cost itself: 10
+-- scenarios x 5 samples = 50 probes per model.
+--   est-def    definition row, sampleCount 10, displayName as set:
+--              inputTokens 50 * 200 = 10000, outputTokens 50 * 800 = 40000,
+--              inputCost 10000 * 2 / 1e6 = 0.02, outputCost 40000 * 10 / 1e6 = 0.4
+--   est-gzero  all-models 200 / 600 (its zero-count row skipped), sampleCount 0,
+--              fallback: 10000 * 1 / 1e6 = 0.01, 30000 * 1 / 1e6 = 0.03
+--   unpriced   all-models, fallback, costs null, displayName = model id
+-- total 0.46; basedOnSampleCount = min(10, 0, 0) = 0; isUsingFallback.
+SELECT e -> 'total' AS total, e -> 'scenarioCount' AS scenario_count, e -> 'samplesPerScenario' AS samples,
+       e -> 'probesPerModel' AS probes, e -> 'basedOnSampleCount' AS based_on, e -> 'isUsingFallback' AS fallback,
+       e ->> 'fallbackReason' AS fallback_reason, e -> 'unpricedModels' AS unpriced
+  FROM multisample.estimate_run_cost('runs-def', ARRAY['runs-est-def', 'runs-est-gzero', 'runs-est-unpriced'], 10, 5) AS e;
+SELECT m.*
+  FROM multisample.estimate_run_cost('runs-def', ARRAY['runs-est-def', 'runs-est-gzero', 'runs-est-unpriced'], 10, 5) AS e,
+       jsonb_to_recordset(e -> 'perModel') AS m("modelId" text, "displayName" text, "scenarioCount" int,
+                                                "samplesPerScenario" int, "sampleCount" int, "isUsingFallback" boolean,
+                                                "avgInputPerProbe" numeric, "avgOutputPerProbe" numeric,
+                                                "inputTokens" numeric, "outputTokens" numeric,
+                                                "inputCost" numeric, "outputCost" numeric, "totalCost" numeric);
+-- Every model on its own statistics: basedOnSampleCount is the smallest
+-- count, min(10, 20) = 10; no fallback, no reason.
+SELECT e -> 'basedOnSampleCount' AS based_on, e -> 'isUsingFallback' AS fallback,
+       e -> 'fallbackReason' AS fallback_reason, e -> 'total' AS total
+  FROM multisample.estimate_run_cost('runs-def', ARRAY['runs-est-def', 'runs-est-zero'], 10, 5) AS e;
+-- Three arguments (the 1.1 call): one sample per scenario, so the third
+-- argument counts probes: 50 probes of est-def cost 0.42 as before.
+SELECT e -> 'total' AS total, e -> 'probesPerModel' AS probes
+  FROM multisample.estimate_run_cost('runs-def', ARRAY['runs-est-def'], 50) AS e;
+-- Bad arguments: 22023.
+SELECT pg_temp.err($$SELECT multisample.estimate_run_cost('runs-def', ARRAY['runs-est-def'], -1, 5)$$);
+SELECT pg_temp.err($$SELECT multisample.estimate_run_cost('runs-def', ARRAY['runs-est-def'], 10, 0)$$);
+SELECT pg_temp.err($$SELECT multisample.estimate_run_cost('runs-def', ARRAY['runs-est-def', NULL], 10, 5)$$);
+SELECT pg_temp.err($$SELECT multisample.estimate_run_cost(NULL, ARRAY['runs-est-def'], 10, 5)$$);
 -- The last level: no global rows at all gives 100 input and 900 output tokens
 --   est-none  50 * (100 * 3 + 900 * 15) / 1e6 = 0.69; est-zero 50 * (100 + 4500) / 1e6 = 0.23
 DELETE FROM multisample.model_token_statistics WHERE definition_id = '';

@@ -51,6 +51,9 @@ INSERT INTO multisample.probe_results (run_id, scenario_id, model_id, status, tr
 -- The upgrade reports what it unlinked, renumbered and cleared.
 ALTER EXTENSION multisample UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'multisample';
+-- The scripts resolve names in pg_catalog only, but leave the session's
+-- search_path as it was.
+SHOW search_path;
 
 -- Every row is still there: duplicates numbered 0, 1, 2 by created_at, id;
 -- the deleted one keeps 0; the NaN score became NULL.
@@ -261,6 +264,7 @@ SET client_min_messages = warning;
 DROP EXTENSION multisample CASCADE;
 RESET client_min_messages;
 CREATE EXTENSION multisample;
+SHOW search_path;
 CREATE TEMP TABLE fresh_catalog AS SELECT * FROM pg_temp.extension_catalog();
 
 -- Every difference in either direction, per path: none.

@@ -88,8 +88,8 @@ MsNormalQuantile(double p)
  * Stirling's error term: lgamma(x) - ((x - 1/2) log x - x + log(2 pi) / 2),
  * by its asymptotic series; for x >= 10 the truncation error is below 1e-17.
  */
-static double
-StirlingError(double x)
+double
+MsStirlingError(double x)
 {
 	double		r = 1.0 / (x * x);
 
@@ -101,10 +101,10 @@ StirlingError(double x)
  * Gamma(a + 1/2) / Gamma(a) for a > 0, to a few ulps: shifted up to a >= 10
  * with the recurrence Gamma(x + 1) = x Gamma(x), then
  * log ratio = (a - 1/2) log1p(1/(2a)) + log(a + 1/2)/2 - 1/2
- *             + StirlingError(a + 1/2) - StirlingError(a).
+ *             + MsStirlingError(a + 1/2) - MsStirlingError(a).
  */
-static double
-GammaHalfRatio(double a)
+double
+MsGammaHalfRatio(double a)
 {
 	double		factor = 1.0;
 	double		lr;
@@ -115,7 +115,7 @@ GammaHalfRatio(double a)
 		a += 1.0;
 	}
 	lr = (a - 0.5) * log1p(0.5 / a) + 0.5 * log(a + 0.5) - 0.5 +
-		(StirlingError(a + 0.5) - StirlingError(a));
+		(MsStirlingError(a + 0.5) - MsStirlingError(a));
 	return factor * exp(lr);
 }
 
@@ -177,8 +177,8 @@ BetaContinuedFraction(double a, double b, double x, double y)
  * probabilities is small comes straight from the continued fraction, so
  * neither loses relative accuracy by cancellation.
  */
-static void
-TDistribution(double t, double df, double *upper, double *central, double *log_density)
+void
+MsTDistribution(double t, double df, double *upper, double *central, double *log_density)
 {
 	double		a = 0.5 * df;
 	double		x;				/* df / (df + t^2) */
@@ -210,7 +210,7 @@ TDistribution(double t, double df, double *upper, double *central, double *log_d
 	}
 
 	/* 1 / B(a, 1/2) = Gamma(a + 1/2) / (Gamma(a) sqrt(pi)) */
-	scale = GammaHalfRatio(a) / MS_SQRT_PI;
+	scale = MsGammaHalfRatio(a) / MS_SQRT_PI;
 	*log_density = (a + 0.5) * logx + log(scale / sqrt(df));
 	scale *= exp(a * logx + 0.5 * logy);
 
@@ -290,7 +290,7 @@ CornishFisher(double z, double df)
 static double
 HeavyTailQuantile(double q, double df)
 {
-	double		logk = log(GammaHalfRatio(0.5 * df) / MS_SQRT_PI) + (0.5 * df - 1.0) * log(df);
+	double		logk = log(MsGammaHalfRatio(0.5 * df) / MS_SQRT_PI) + (0.5 * df - 1.0) * log(df);
 	double		u = (logk - log(q)) / df;
 	double		target = q < 0.25 ? q : 1.0 - 2.0 * q;
 	int			i;
@@ -306,7 +306,7 @@ HeavyTailQuantile(double q, double df)
 		if (u > log(DBL_MAX))
 			return HUGE_VAL;
 		t = exp(u);
-		TDistribution(t, df, &upper, &central, &log_density);
+		MsTDistribution(t, df, &upper, &central, &log_density);
 		if (q < 0.25)
 			step = (log(upper) - log(target)) * upper / exp(u + log_density);
 		else
@@ -342,7 +342,7 @@ HalleyQuantile(double q, double df)
 		double		u;
 		double		step;
 
-		TDistribution(t, df, &upper, &central, &log_density);
+		MsTDistribution(t, df, &upper, &central, &log_density);
 		u = q < 0.25 ? (upper - target) : 0.5 * (target - central);
 		u /= exp(log_density);
 		step = u / (1.0 - 0.5 * u * (df + 1.0) * t / (df + t * t));

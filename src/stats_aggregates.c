@@ -23,22 +23,13 @@
 #include "funcapi.h"
 #include "utils/array.h"
 
+#include "aggregate_support.h"
 #include "compat.h"
-#include "quantiles.h"
 #include "stats_kernel.h"
 
 #define MS_STATE_LEN 7
 #define MS_STATE_LEVEL 6
 #define MS_DEFAULT_LEVEL 0.95
-
-/* Cached per final-function call site: the result row type and last t. */
-typedef struct FinalCache
-{
-	TupleDesc	tupdesc;
-	double		level;			/* t is the (1 + level)/2 quantile ... */
-	double		df;				/* ... with df degrees of freedom */
-	double		t;
-} FinalCache;
 
 PG_FUNCTION_INFO_V1(ms_moments_accum);
 PG_FUNCTION_INFO_V1(ms_moments_accum_level);
@@ -93,17 +84,11 @@ StateValues(ArrayType *state)
 	return v;
 }
 
-/*
- * The state argument, ready to be updated: in place when called as part of
- * an aggregate (the executor owns it), otherwise a copy.
- */
+/* The state argument, ready to be updated (see MsStateArgument), checked. */
 static float8 *
 StateForUpdate(FunctionCallInfo fcinfo, ArrayType **state)
 {
-	if (AggCheckCallContext(fcinfo, NULL))
-		*state = PG_GETARG_ARRAYTYPE_P(0);
-	else
-		*state = PG_GETARG_ARRAYTYPE_P_COPY(0);
+	*state = MsStateArgument(fcinfo);
 	return StateValues(*state);
 }
 
@@ -120,19 +105,7 @@ ReportOverflow(void)
 static void
 CheckLevel(float8 *v, double level)
 {
-	if (!(level > 0.0 && level < 1.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("level must be between 0 and 1 (exclusive), got %g", level),
-				 errhint("Use for example 0.95 for a 95%% confidence interval.")));
-	if (v[MS_STATE_LEVEL] == 0.0)
-		v[MS_STATE_LEVEL] = level;
-	else if (v[MS_STATE_LEVEL] != level)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("level must be the same for every row of a group, got %g and %g",
-						v[MS_STATE_LEVEL], level),
-				 errhint("Pass a constant level to confidence_interval(x, level).")));
+	MsCheckLevel(&v[MS_STATE_LEVEL], level, "confidence_interval(x, level)");
 }
 
 static void
@@ -197,27 +170,6 @@ ms_moments_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(state);
 }
 
-/* The per-call-site cache, with the (blessed) result row type. */
-static FinalCache *
-GetFinalCache(FunctionCallInfo fcinfo)
-{
-	FinalCache *cache = (FinalCache *) fcinfo->flinfo->fn_extra;
-
-	if (cache == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		TupleDesc	tupdesc;
-
-		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "return type must be a row type");
-		cache = palloc0(sizeof(FinalCache));
-		cache->tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-		fcinfo->flinfo->fn_extra = cache;
-		MemoryContextSwitchTo(old);
-	}
-	return cache;
-}
-
 /*
  * Final function of variance_stats: NULL for no rows; with one row the
  * spread fields are NULL. Read-only, so the state can be shared.
@@ -227,13 +179,13 @@ ms_variance_stats_final(PG_FUNCTION_ARGS)
 {
 	float8	   *v = StateValues(PG_GETARG_ARRAYTYPE_P(0));
 	const MsMoments *m = (const MsMoments *) v;
-	FinalCache *cache;
+	MsFinalCache *cache;
 	Datum		values[8];
 	bool		nulls[8] = {false};
 
 	if (m->count == 0.0)
 		PG_RETURN_NULL();
-	cache = GetFinalCache(fcinfo);
+	cache = MsGetFinalCache(fcinfo);
 
 	values[0] = Int64GetDatum((int64) m->count);
 	values[1] = Float8GetDatum(MsMomentsMean(m));
@@ -265,26 +217,19 @@ ms_confidence_interval_final(PG_FUNCTION_ARGS)
 	float8	   *v = StateValues(PG_GETARG_ARRAYTYPE_P(0));
 	const MsMoments *m = (const MsMoments *) v;
 	double		level = v[MS_STATE_LEVEL] != 0.0 ? v[MS_STATE_LEVEL] : MS_DEFAULT_LEVEL;
-	FinalCache *cache;
+	MsFinalCache *cache;
 	Datum		values[6];
 	bool		nulls[6] = {false};
 
 	if (m->count == 0.0)
 		PG_RETURN_NULL();
-	cache = GetFinalCache(fcinfo);
+	cache = MsGetFinalCache(fcinfo);
 
 	if (m->count >= 2.0)
 	{
 		double		df = m->count - 1.0;
-		double		margin;
+		double		margin = MsCachedTQuantile(cache, level, df) * (sqrt(m->m2 / df) / sqrt(m->count));
 
-		if (cache->df != df || cache->level != level)
-		{
-			cache->t = MsTQuantile((1.0 + level) / 2.0, df);
-			cache->df = df;
-			cache->level = level;
-		}
-		margin = cache->t * (sqrt(m->m2 / df) / sqrt(m->count));
 		values[0] = Float8GetDatum(MsMomentsMean(m) - margin);
 		values[1] = Float8GetDatum(MsMomentsMean(m) + margin);
 		values[4] = Float8GetDatum(margin);

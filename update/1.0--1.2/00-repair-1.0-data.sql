@@ -4,7 +4,7 @@
 -- Names resolve in pg_catalog only from here to the end of the script: an
 -- object planted in the extension's schema is never picked by an unqualified
 -- name, in this part or in the views and functions the parts after it create.
-SET search_path = pg_catalog, pg_temp;
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- 1.0 let a probe result name any transcript. One naming a transcript of
 -- another run stops the 1.1 script's foreign key (run_id, transcript_id)

@@ -9,4 +9,4 @@
 -- search_path, so nothing here or in the functions it creates resolves to an
 -- object another role planted. Citus runs this script again on every worker
 -- node: changes to tables and their data are DO blocks that act only where
--- @extschema@.on_coordinator() says so (see 01-citus-guard.sql).
+-- @extschema@.applies_table_changes() says so (see 01-citus-guard.sql).

@@ -7,9 +7,11 @@
 -- superuser's rights now, nor later in anybody else's session:
 --
 -- * A renamed schema stops the update (the older functions name it).
--- * Everything below resolves names in pg_catalog only (this SET lasts until
---   the end of the script): an operator or function the installer planted in
---   the extension's schema can never be picked by an unqualified name.
+-- * Everything below resolves names in pg_catalog only (SET LOCAL: it lasts
+--   until the end of the script and is undone then, so that the caller's
+--   session keeps its own search_path): an operator or function the
+--   installer planted in the extension's schema can never be picked by an
+--   unqualified name.
 -- * A trigger fires with the rights of whoever writes its table. 1.1 gave the
 --   installer the TRIGGER right on our tables, so it may have added triggers
 --   whose function it owns; this script writes those tables as superuser.
@@ -23,7 +25,7 @@
 --   objects of other roles, and takes the TRIGGER right back.
 -------------------------------------------------------------------------------
 
-SET search_path = pg_catalog, pg_temp;
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- The functions of 1.0 and 1.1 name the schema in their bodies
 -- (multisample.runs ...). Had its owner (the installer, under 1.1) renamed

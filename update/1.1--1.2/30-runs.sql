@@ -4,6 +4,101 @@
 -- sample counts as a success (successThreshold, for pass@k).
 -------------------------------------------------------------------------------
 
+-- preview_run passes the estimate its scenarios and samples apiece, so that
+-- the estimate reports them under the reference platform's names
+-- (scenarioCount, samplesPerScenario; see 60-exports.sql).
+CREATE OR REPLACE FUNCTION @extschema@.preview_run(
+    definition_id text,
+    models text[],
+    samples_per_scenario integer DEFAULT NULL,
+    sample_percentage integer DEFAULT 100,
+    sample_seed bigint DEFAULT NULL)
+RETURNS TABLE (
+    scenario_count integer,
+    samples integer,
+    job_count bigint,
+    estimated_cost numeric,
+    unpriced_models text[],
+    scenario_ids text[],
+    estimate jsonb)
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    live_ids text[];
+    selected text[];
+    n_samples integer;
+    dup text;
+    est jsonb;
+BEGIN
+    IF preview_run.definition_id IS NULL THEN
+        RAISE EXCEPTION 'definition_id must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF preview_run.models IS NULL OR cardinality(preview_run.models) = 0 THEN
+        RAISE EXCEPTION 'models must list at least one model id'
+            USING ERRCODE = '22023', HINT = 'Pass e.g. ARRAY[''model-a'', ''model-b''].';
+    END IF;
+    IF array_ndims(preview_run.models) <> 1 THEN
+        RAISE EXCEPTION 'models must be a one-dimensional array, got % dimensions', array_ndims(preview_run.models)
+            USING ERRCODE = '22023';
+    END IF;
+    IF array_position(preview_run.models, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'models must not contain NULL, found one at position %', array_position(preview_run.models, NULL)
+            USING ERRCODE = '22023', HINT = 'Every element must be a model id.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(preview_run.models) AS u(m) WHERE btrim(u.m) = '') THEN
+        RAISE EXCEPTION 'models must not contain an empty model id'
+            USING ERRCODE = '22023', HINT = 'Every element must be a model id.';
+    END IF;
+    SELECT u.m INTO dup FROM unnest(preview_run.models) AS u(m) GROUP BY u.m HAVING count(*) > 1 ORDER BY u.m LIMIT 1;
+    IF dup IS NOT NULL THEN
+        RAISE EXCEPTION 'models contains % more than once', dup
+            USING ERRCODE = '22023', HINT = 'Each model may appear only once; ask for more samples instead.';
+    END IF;
+    IF preview_run.sample_percentage IS NULL
+       OR preview_run.sample_percentage < 1 OR preview_run.sample_percentage > 100 THEN
+        RAISE EXCEPTION 'sample_percentage must be between 1 and 100, got %', coalesce(preview_run.sample_percentage::text, 'NULL')
+            USING ERRCODE = '22023', HINT = '100 selects every scenario.';
+    END IF;
+    IF preview_run.samples_per_scenario IS NOT NULL
+       AND (preview_run.samples_per_scenario < 1 OR preview_run.samples_per_scenario > 100) THEN
+        RAISE EXCEPTION 'samples_per_scenario must be between 1 and 100, got %', preview_run.samples_per_scenario
+            USING ERRCODE = '22023', HINT = 'Pass NULL to use the setting multisample.default_samples_per_scenario.';
+    END IF;
+
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.definitions AS d WHERE d.id = preview_run.definition_id) THEN
+        RAISE EXCEPTION 'definition % does not exist', preview_run.definition_id
+            USING ERRCODE = 'P0002';
+    END IF;
+    SELECT array_agg(s.id ORDER BY s.created_at, s.id) INTO live_ids
+      FROM @extschema@.scenarios AS s
+     WHERE s.definition_id = preview_run.definition_id AND s.deleted_at IS NULL;
+    IF live_ids IS NULL THEN
+        RAISE EXCEPTION 'definition % has no live scenarios', preview_run.definition_id
+            USING ERRCODE = '22023', HINT = 'Add scenarios to the definition, or undelete some (deleted_at IS NULL).';
+    END IF;
+
+    -- The selection never depends on the number of samples (SPEC 4.1). It
+    -- is computed by the C module, which also defines the setting read next.
+    selected := @extschema@.select_scenarios(live_ids, preview_run.sample_percentage,
+                                             preview_run.definition_id, preview_run.sample_seed);
+    n_samples := coalesce(preview_run.samples_per_scenario,
+                          current_setting('multisample.default_samples_per_scenario')::integer);
+    est := @extschema@.estimate_run_cost(preview_run.definition_id, preview_run.models,
+                                         cardinality(selected), n_samples);
+
+    scenario_count := cardinality(selected);
+    samples := n_samples;
+    job_count := scenario_count::bigint * cardinality(preview_run.models) * n_samples;
+    estimated_cost := (est ->> 'total')::numeric;
+    unpriced_models := ARRAY(SELECT jsonb_array_elements_text(est -> 'unpricedModels'));
+    scenario_ids := selected;
+    estimate := est;
+    RETURN NEXT;
+END
+$$;
+
+
 DROP FUNCTION @extschema@.start_run(text, text[], integer, integer, bigint, text, integer, jsonb, text, text);
 
 CREATE FUNCTION @extschema@.start_run(

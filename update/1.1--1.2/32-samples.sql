@@ -1,7 +1,8 @@
 -------------------------------------------------------------------------------
 -- Samples and dialogues (1.2): first_divergence refuses a NULL pair with
 -- 22023 (1.1 answered P0002, "no live transcript"), and the views that hide
--- deleted transcripts are security barriers, so that a function a reader
+-- deleted transcripts are security barriers (transcript_export, redefined in
+-- 60-exports.sql, declares it there), so that a function a reader
 -- writes into the WHERE clause never sees the rows they hide.
 -------------------------------------------------------------------------------
 
@@ -84,4 +85,3 @@ $function$;
 
 ALTER VIEW @extschema@.transcript_samples SET (security_barrier = true);
 ALTER VIEW @extschema@.transcript_turns SET (security_barrier = true);
-ALTER VIEW @extschema@.transcript_export SET (security_barrier = true);
