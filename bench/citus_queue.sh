@@ -28,11 +28,7 @@ cd "$(dirname "$0")/.."
 . test/lib/citus.sh
 . bench/lib.bash
 
-if ! citus_locate; then
-    bench_log "Citus is not available: $CITUS_MISSING"
-    printf 'Citus not available here: nothing measured\t0\t0\t0\t-\t-\n'
-    exit 0
-fi
+bench_citus
 runs=16
 scenarios=$(bench_scaled 20)
 models=2
@@ -70,35 +66,11 @@ done
 BENCH_DB=$CITUS_DB bench_value "SET client_min_messages = warning; SELECT count(*) FROM multisample.distribute_on_citus()" > /dev/null
 bench_log "setup: $runs runs x $scenarios scenarios x $models models = $jobs jobs per drain; Citus: 8 shards on 2 workers"
 
-cat > "$work/job.sql" <<'SQL'
-\set score random(1, 5)
-SELECT run_id AS rid, scenario_id AS sid, model_id AS mid, sample_index AS idx
-  FROM multisample.claim_probe_jobs('bench-' || (:client_id)::text, 1) \gset
-SELECT 1 / (outcome = 'completed')::int AS completed
-  FROM multisample.complete_probe_job(:rid, :sid, :mid, :idx, 'bench-' || (:client_id)::text,
-       '{"turns": [{"role": "user", "text": "How would you answer?"}, {"role": "assistant", "text": "Carefully."}]}',
-       (:score)::float8, 'D' || (:score)::text);
-SQL
-
 # queue DB TAG: starts the runs of one drain.
 queue() {
     BENCH_DB=$1 bench_value "SELECT count(*) FROM pg_catalog.generate_series(1, $runs) AS r,
                              LATERAL multisample.start_run('bench-def', $models_array, 1, id => '$2-' || r)" > /dev/null
     BENCH_DB=$1 bench_value "VACUUM ANALYZE multisample.probe_jobs" > /dev/null
-}
-
-# drain DB CLIENTS: pgbench until every job is done; prints jobs/s.
-drain() {
-    local out
-    if ! out=$(pgbench -n -M prepared -c "$2" -j 2 -t $((jobs / $2)) -f "$work/job.sql" "$1" 2>&1); then
-        printf '%s\n' "$out" | tail -20 | sed 's/^/#   /' >&2
-        bench_log "pgbench failed on $1: some client found no job or got an unexpected outcome"
-        exit 1
-    fi
-    printf '%s\n' "$out" | grep -E '^(latency average|tps)' | sed 's/^/#   /' >&2
-    printf '%s\n' "$out" | grep -q "^number of transactions actually processed: $jobs/$jobs\$" || {
-        bench_log "pgbench did not process all $jobs transactions on $1"; exit 1; }
-    printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p'
 }
 
 # verify DB TAG: every job of the drain done exactly once.
@@ -128,7 +100,7 @@ for ((r = 1; r <= rounds; r++)); do
             tag="r$r-c$c"
             queue "$db" "$tag"
             bench_log "round $r, $c client(s), $db: draining $jobs jobs"
-            got=$(drain "$db" "$c")
+            got=$(BENCH_DB=$db bench_drain bench/claim_complete.pgbench "$jobs" "$c") || exit 1
             verify "$db" "$tag"
             bench_log "round $r, $c client(s), $db: $got jobs/s"
             rate[$db-$c]+="$got "

@@ -471,6 +471,20 @@ lap
 E2E=ms_citus_e2e
 logs=$(mktemp -d)   # the simulated workers' output
 on_exit "rm -rf '$logs'"
+# simulate N TAG CITUS-DB SINGLE-DB: N simulated workers on the Citus
+# database (logging in as ms_citus_worker) and N on the single-node one, all
+# at once; their output in $logs/TAG-citus-I.out and TAG-single-I.out
+# (.err). Returns when every one has finished.
+simulate() {
+    local i
+    for i in $(seq 1 "$1"); do
+        (cd "$REPO/examples" && PGHOST=127.0.0.1 PGPORT=$C PGUSER=ms_citus_worker PGDATABASE=$3 \
+            "$PY" simulated_worker.py "$2-citus-$i" > "$logs/$2-citus-$i.out" 2> "$logs/$2-citus-$i.err") &
+        (cd "$REPO/examples" && PGDATABASE=$4 \
+            "$PY" simulated_worker.py "$2-single-$i" > "$logs/$2-single-$i.out" 2> "$logs/$2-single-$i.err") &
+    done
+    wait
+}
 E2E_SINGLE=$(new_db citus_e2e) || not_ok "a single-node database for the example evaluation"
 worker_grants() {  # PORT DB ROLE: the README's worker recipe, table by table (Citus)
     local t
@@ -506,18 +520,11 @@ demo-high 72" "start_run on Citus: two runs of the example evaluation (180 + 72 
     is "$(c_e2e "SELECT count(DISTINCT get_shard_id_for_distribution_column('multisample.runs', id)) FROM multisample.runs")" "2" \
        "... the two runs live on two shards"
     t0=$SECONDS
-    for i in 1 2 3 4; do
-        (cd "$REPO/examples" && PGHOST=127.0.0.1 PGPORT=$C PGUSER=ms_citus_worker PGDATABASE=$E2E \
-            "$PY" simulated_worker.py "citus-$i" > "$logs/citus-$i.out" 2> "$logs/citus-$i.err") &
-        (cd "$REPO/examples" && PGDATABASE=$E2E_SINGLE \
-            "$PY" simulated_worker.py "single-$i" > "$logs/single-$i.out" 2> "$logs/single-$i.err") &
-    done
-    wait
-    diag "four simulated workers each on Citus and on one node: $((SECONDS - t0)) s; $(cat "$logs"/citus-*.out | tr '\n' ' ')"
-    errs=$(cat "$logs"/citus-*.err "$logs"/single-*.err)
-    is "$errs" "" "no simulated worker raised an error (Citus and one node)"
+    simulate 4 e2e "$E2E" "$E2E_SINGLE"
+    diag "four simulated workers each on Citus and on one node: $((SECONDS - t0)) s; $(cat "$logs"/e2e-citus-*.out | tr '\n' ' ')"
+    is "$(cat "$logs"/e2e-*.err)$(ls "$logs"/e2e-*.out | wc -l)" "8" "eight simulated workers ran and none raised an error (Citus and one node)"
     # tally SIDE: completions and simulated failures the workers reported.
-    tally() { cat "$logs"/"$1"-*.out | sed -n 's/.*completed \([0-9]*\) probes, \([0-9]*\) simulated.*/\1 \2/p' |
+    tally() { cat "$logs"/e2e-"$1"-*.out | sed -n 's/.*completed \([0-9]*\) probes, \([0-9]*\) simulated.*/\1 \2/p' |
               awk '{ c += $1; f += $2 } END { print c + 0, f + 0 }'; }
     read -r completes failures <<< "$(tally citus)"
     is "$completes" "252" "Citus: the workers completed 252 probes, one per job: no job handed out twice"
@@ -666,9 +673,10 @@ lap
 # plain node, for comparison. Then the runs finish under 1.2.
 UP=ms_citus_upgrade
 UP_SINGLE=$(new_db citus_upgrade) || not_ok "a single-node database for the upgrade"
-q postgres "DO \$\$ BEGIN CREATE ROLE ms_citus_old_worker; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" > /dev/null
-on_exit "psql -X -q -d postgres -c 'DROP ROLE IF EXISTS ms_citus_old_worker'"
-on_exit "psql -X -q -d '$UP_SINGLE' -c 'DROP OWNED BY ms_citus_old_worker'"
+q postgres "DO \$\$ BEGIN CREATE ROLE ms_citus_old_worker; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
+            DO \$\$ BEGIN CREATE ROLE ms_citus_installer; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" > /dev/null
+on_exit "psql -X -q -d postgres -c 'DROP ROLE IF EXISTS ms_citus_old_worker' -c 'DROP ROLE IF EXISTS ms_citus_installer'"
+on_exit "psql -X -q -d '$UP_SINGLE' -c 'DROP OWNED BY ms_citus_old_worker, ms_citus_installer'"
 old_worker_grants="GRANT USAGE ON SCHEMA multisample TO ms_citus_old_worker;
     GRANT SELECT ON multisample.runs, multisample.scenarios, multisample.model_pricing TO ms_citus_old_worker;
     GRANT SELECT, UPDATE (state, attempts, lease_holder, lease_role, lease_expires_at, next_attempt_at,
@@ -701,27 +709,36 @@ distribute_11="SET client_min_messages = warning;
         'multisample.run_scenario_selections', 'multisample.probe_jobs', 'multisample.transcripts',
         'multisample.probe_results']::regclass[]) AS t;"
 # load_11 PSQL-ARGS...: 1.1 with the example evaluation, run u-done (the
-# fixture of the comparisons above) and the runs in flight.
+# fixture of the comparisons above), the runs in flight, the 1.1 worker's
+# grants, and a trigger whose function belongs to a role that is not a
+# superuser (1.1 let the installer add one; 1.2 drops it first).
 load_11() {
     psql -X -q -v ON_ERROR_STOP=1 "$@" -c "CREATE EXTENSION multisample VERSION '1.1'" &&
     psql -X -q -v ON_ERROR_STOP=1 "$@" -f "$REPO/examples/evaluation.sql" &&
     psql -X -q -v ON_ERROR_STOP=1 "$@" -v run=u-done -v samples=3 -v models='{gpt-sim-large,claude-sim}' -v short=0 \
          -f "$REPO/test/sql/citus_fixture.sql" &&
     psql -X -q -v ON_ERROR_STOP=1 "$@" -f "$REPO/test/sql/citus_upgrade_fixture.sql" &&
-    psql -X -q -v ON_ERROR_STOP=1 "$@" -c "$old_worker_grants"
+    psql -X -q -v ON_ERROR_STOP=1 "$@" -c "$old_worker_grants" &&
+    psql -X -q -v ON_ERROR_STOP=1 "$@" \
+         -c "CREATE FUNCTION public.ms_citus_installer_audit() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'" \
+         -c "ALTER FUNCTION public.ms_citus_installer_audit() OWNER TO ms_citus_installer" \
+         -c "CREATE TRIGGER installer_audit AFTER INSERT ON multisample.transcripts
+                 FOR EACH ROW EXECUTE FUNCTION public.ms_citus_installer_audit()"
 }
 c_up() { cq "$C" "$UP" "$1"; }
 on_every_node() {  # DB SQL
     local port
     for port in "${CITUS_PORTS[@]}"; do cq "$port" "$1" "$2" > /dev/null || return 1; done
 }
-if citus_create_db "$UP" && c_up "CREATE ROLE ms_citus_old_worker LOGIN" > /dev/null &&
+if citus_create_db "$UP" && c_up "CREATE ROLE ms_citus_old_worker LOGIN; CREATE ROLE ms_citus_installer LOGIN" > /dev/null &&
    load_11 -h 127.0.0.1 -p "$C" -U postgres -d "$UP" && on_every_node "$UP" "$policies_11" &&
    c_up "$distribute_11" > /dev/null && load_11 -d "$UP_SINGLE"; then
     is "$(c_up "SELECT string_agg(extversion, ' ') FROM pg_extension WHERE extname = 'multisample'")|$(cq "$W1" "$UP" "SELECT extversion FROM pg_extension WHERE extname = 'multisample'")|$(cq "$W2" "$UP" "SELECT extversion FROM pg_extension WHERE extname = 'multisample'")" \
        "1.1|1.1|1.1" "1.1 on the coordinator and both workers"
     is "$(c_up "SELECT count(*) FILTER (WHERE partmethod = 'h') || ' ' || count(*) FILTER (WHERE partmethod = 'n') FROM pg_dist_partition WHERE logicalrelid::text LIKE 'multisample.%'")" \
        "5 4" "... distributed by hand: 5 tables by run, 4 reference tables"
+    is "$(cq "$W2" "$UP" "SET citus.override_table_visibility = off; SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'installer_audit%'")" \
+       "4" "... the installer's trigger on the 4 shards of transcripts on a worker (not on the worker's own copy of the table: made before distribution)"
     is "$(c_up "SELECT string_agg(run_id || ':' || state || '=' || n, ' ' ORDER BY run_id, state) FROM (SELECT run_id, state, count(*) AS n FROM multisample.probe_jobs GROUP BY 1, 2) AS x")" \
        "u-done:COMPLETED=72 u-live:COMPLETED=24 u-live:FAILED=2 u-live:QUEUED=36 u-live:RUNNING=10 u-paused:COMPLETED=4 u-paused:PAUSED=8" \
        "... with a finished run, runs in flight and a paused one"
@@ -739,8 +756,8 @@ if citus_create_db "$UP" && c_up "CREATE ROLE ms_citus_old_worker LOGIN" > /dev/
     warnings() { grep '^WARNING:  multisample 1.2' | sort; }
     is "$(warnings <<< "$out")" "$(warnings <<< "$single_out")" \
        "... the upgrade's repairs each ran once: the same $(warnings <<< "$single_out" | wc -l) WARNING lines as on one node"
-    check "... (5 repairs: the 2e15 score, the recorded outcome, the job with no attempt left, the 3-day wait, the 3-day lease)" \
-        test "$(warnings <<< "$out" | wc -l)" -eq 5
+    check "... (6 repairs: the installer's trigger, the 2e15 score, the recorded outcome, the job with no attempt left, the 3-day wait, the 3-day lease)" \
+        test "$(warnings <<< "$out" | wc -l)" -eq 6
     # The table changes reached every relation once: the coordinator's
     # tables, the workers' copies and every shard.
     layout_up="SET citus.override_table_visibility = off;
@@ -829,14 +846,8 @@ SQL
             UPDATE multisample.probe_jobs SET lease_expires_at = now() - interval '1 second' WHERE state = 'RUNNING'"
     c_up "$resume" > /dev/null && q "$UP_SINGLE" "$resume" > /dev/null
     worker_grants "$C" "$UP" ms_citus_worker
-    for i in 1 2; do
-        (cd "$REPO/examples" && PGHOST=127.0.0.1 PGPORT=$C PGUSER=ms_citus_worker PGDATABASE=$UP \
-            "$PY" simulated_worker.py "up-citus-$i" > "$logs/up-citus-$i.out" 2> "$logs/up-citus-$i.err") &
-        (cd "$REPO/examples" && PGDATABASE=$UP_SINGLE \
-            "$PY" simulated_worker.py "up-single-$i" > "$logs/up-single-$i.out" 2> "$logs/up-single-$i.err") &
-    done
-    wait
-    is "$(cat "$logs"/up-*.err)" "" "simulated workers of 1.2 finish the runs on both servers, without an error"
+    simulate 2 up "$UP" "$UP_SINGLE"
+    is "$(cat "$logs"/up-*.err)$(ls "$logs"/up-*.out | wc -l)" "4" "simulated workers of 1.2 finish the runs on both servers, without an error"
     is "$(c_up "SELECT string_agg(run_id || ' ' || status, ', ' ORDER BY run_id) FROM multisample.run_status")" \
        "u-done COMPLETED, u-live COMPLETED, u-paused COMPLETED" "... every run COMPLETED (run_status, Citus)"
     one_outcome="SELECT count(*) || ' ' || count(*) FILTER (WHERE r.status IS NOT NULL AND (j.state = 'COMPLETED') = (r.status = 'SUCCESS'))
