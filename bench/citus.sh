@@ -28,11 +28,7 @@ cd "$(dirname "$0")/.."
 . test/lib/citus.sh
 . bench/lib.bash
 
-if ! citus_locate; then
-    bench_log "Citus is not available: $CITUS_MISSING"
-    printf 'Citus not available here: nothing measured\t0\t0\t0\t-\t-\n'
-    exit 0
-fi
+bench_citus
 rows=$(bench_scaled 10000000)
 groups=1000
 

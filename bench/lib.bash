@@ -61,6 +61,35 @@ bench_has_function() {
     [ "$(bench_value "SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'multisample' AND p.proname = '$1'")" != 0 ]
 }
 
+# bench_drain SCRIPT JOBS CLIENTS: pgbench on $BENCH_DB with CLIENTS clients
+# until JOBS transactions of SCRIPT (one job each) are done; prints jobs/s.
+# Returns 1 when a client found no job or got an unexpected outcome (the
+# script divides by zero then), or not every transaction ran.
+bench_drain() {
+    local out
+    if ! out=$(pgbench -n -M prepared -c "$3" -j 2 -t $(($2 / $3)) -f "$1" "$BENCH_DB" 2>&1); then
+        printf '%s\n' "$out" | tail -20 | sed 's/^/#   /' >&2
+        bench_log "pgbench failed on $BENCH_DB: some client found no job or got an unexpected outcome"
+        return 1
+    fi
+    printf '%s\n' "$out" | grep -E '^(number of (transactions|failed)|latency average|tps)' | sed 's/^/#   /' >&2
+    printf '%s\n' "$out" | grep -q "^number of transactions actually processed: $2/$2\$" || {
+        bench_log "pgbench did not process all $2 transactions on $BENCH_DB"; return 1; }
+    printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p'
+}
+
+# bench_citus: Citus for a bench script that starts its own cluster (it
+# sources test/lib/common.sh and test/lib/citus.sh first): built from
+# ../shared/vendor/ and cached, or installed. Without it, prints an
+# informational line saying so and exits 0.
+bench_citus() {
+    if ! citus_locate; then
+        bench_log "Citus is not available: $CITUS_MISSING"
+        printf 'Citus not available here: nothing measured\t0\t0\t0\t-\t-\n'
+        exit 0
+    fi
+}
+
 # bench_median: the median of the numbers on stdin, one a line.
 bench_median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'

@@ -59,17 +59,7 @@ SQL
 
 models_array="ARRAY[$(seq -f "'model-%g'" -s, 1 "$models")]"
 
-# An unexpected outcome divides by zero, which aborts the client and fails
-# pgbench (pgbench's \if has no string comparison).
-cat > "$work/ours.sql" <<'SQL'
-\set score random(1, 5)
-SELECT run_id AS rid, scenario_id AS sid, model_id AS mid, sample_index AS idx
-  FROM multisample.claim_probe_jobs('bench-' || (:client_id)::text, 1) \gset
-SELECT 1 / (outcome = 'completed')::int AS completed
-  FROM multisample.complete_probe_job(:rid, :sid, :mid, :idx, 'bench-' || (:client_id)::text,
-       '{"turns": [{"role": "user", "text": "How would you answer?"}, {"role": "assistant", "text": "Carefully."}]}',
-       (:score)::float8, 'D' || (:score)::text);
-SQL
+cp claim_complete.pgbench "$work/ours.sql"
 
 # A worker that retries: completes its job, then completes it again.
 {
@@ -134,16 +124,7 @@ new_run() {
 # drain SCRIPT [JOBS]: runs the clients until every job (JOBS, default
 # $jobs) is done; prints jobs/s.
 drain() {
-    local out jobs=${2:-$jobs}
-    if ! out=$(pgbench -n -M prepared -c "$clients" -j 2 -t $((jobs / clients)) -f "$1" "$BENCH_DB" 2>&1); then
-        printf '%s\n' "$out" | tail -20 | sed 's/^/#   /' >&2
-        bench_log "pgbench failed: some client found no job or got an unexpected outcome"
-        return 1
-    fi
-    printf '%s\n' "$out" | grep -E '^(number of (transactions|failed)|latency average|tps)' | sed 's/^/#   /' >&2
-    printf '%s\n' "$out" | grep -q "^number of transactions actually processed: $jobs/$jobs\$" || {
-        bench_log "pgbench did not process all $jobs transactions"; return 1; }
-    printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p'
+    bench_drain "$1" "${2:-$jobs}" "$clients"
 }
 
 # check RUN [JOBS]: every job of RUN (JOBS, default $jobs) done exactly

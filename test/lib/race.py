@@ -142,6 +142,10 @@ def setup(su):
                                              id => 'race-' || i);""")
     for r in (role_a, role_b):
         su.cursor().execute(WORKER_GRANTS.format(role=r))
+    # On a Citus coordinator (test/citus.sh), the same race on the
+    # distributed layout: the runs spread over the shards of both workers.
+    if value(su, "SELECT count(*) FROM pg_catalog.pg_extension WHERE extname = 'citus'"):
+        su.cursor().execute("SET client_min_messages = warning; SELECT count(*) FROM multisample.distribute_on_citus()")
 
 
 def isolation_levels(su):

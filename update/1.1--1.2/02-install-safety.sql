@@ -46,7 +46,22 @@ $schema_name$;
 DO $drop_foreign_triggers$
 DECLARE
     t record;
+    unsafe_triggers text := pg_catalog.current_setting('citus.enable_unsafe_triggers', true);
+    ddl_propagation text := pg_catalog.current_setting('citus.enable_ddl_propagation', true);
+    -- On a Citus worker whose tables are distributed, the triggers found are
+    -- copies of the coordinator's, which warned about them.
+    copies boolean := NOT @extschema@.applies_table_changes();
 BEGIN
+    -- Citus: every node drops the triggers of its own relations (its
+    -- tables and, on a worker, their shards, which are in this schema too),
+    -- as it runs this script. A drop that Citus propagated from the
+    -- coordinator would fail on a worker whose copy of the table lacks the
+    -- trigger (a trigger made before the table was distributed reached the
+    -- shards only).
+    IF unsafe_triggers IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+    END IF;
     FOR t IN
         SELECT tg.tgname, tg.tgrelid::pg_catalog.regclass AS rel, tg.tgfoid::pg_catalog.regprocedure AS fn,
                owner.rolname AS fn_owner
@@ -60,10 +75,15 @@ BEGIN
          ORDER BY 2, 1
     LOOP
         EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.rel);
+        CONTINUE WHEN copies;
         RAISE WARNING 'multisample 1.2: dropped trigger % on %: its function % belongs to role %, not a superuser, and would run with the rights of every role that writes the table',
             pg_catalog.quote_ident(t.tgname), t.rel, t.fn, pg_catalog.quote_ident(t.fn_owner)
             USING HINT = 'From 1.2 on only the owner of the extension''s tables may add triggers to them.';
     END LOOP;
+    IF unsafe_triggers IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', unsafe_triggers, true);
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', ddl_propagation, true);
+    END IF;
 END
 $drop_foreign_triggers$;
 

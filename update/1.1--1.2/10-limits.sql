@@ -93,14 +93,22 @@ BEGIN
         RAISE WARNING 'multisample 1.2: removed % token-statistics row(s) whose averages were not finite or above 1e15: %', n, names;
     END IF;
 
+    -- One constraint per ALTER TABLE: Citus refuses several ADD CONSTRAINT
+    -- subcommands in one statement on a distributed table.
+    EXECUTE 'ALTER TABLE @extschema@.transcripts DROP CONSTRAINT transcripts_score_finite';
     EXECUTE $ddl$
         ALTER TABLE @extschema@.transcripts
-            DROP CONSTRAINT transcripts_score_finite,
             ADD CONSTRAINT transcripts_score_range CHECK (
                 score >= '-1e15'::pg_catalog.float8
-                AND score <= '1e15'::pg_catalog.float8),
+                AND score <= '1e15'::pg_catalog.float8)
+    $ddl$;
+    EXECUTE $ddl$
+        ALTER TABLE @extschema@.transcripts
             ADD CONSTRAINT transcripts_cost_range CHECK (
-                cost >= 0 AND cost <= 1e15),
+                cost >= 0 AND cost <= 1e15)
+    $ddl$;
+    EXECUTE $ddl$
+        ALTER TABLE @extschema@.transcripts
             ADD CONSTRAINT transcripts_tokens_check CHECK (
                 input_tokens >= 0 AND output_tokens >= 0)
     $ddl$;

@@ -38,12 +38,22 @@
 -- The 1.1 triggers and their SECURITY DEFINER functions go first, so that
 -- the repairs below run without them.
 DO $drop_definer_triggers$
+DECLARE
+    unsafe_triggers text := pg_catalog.current_setting('citus.enable_unsafe_triggers', true);
 BEGIN
     IF NOT @extschema@.applies_table_changes() THEN
         RETURN;
     END IF;
+    -- Citus changes the triggers of a distributed table (and its shards)
+    -- only when told so; set back at the end of the block.
+    IF unsafe_triggers IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
     EXECUTE 'DROP TRIGGER probe_jobs_sync_run ON @extschema@.probe_jobs';
     EXECUTE 'DROP TRIGGER probe_jobs_check_transition ON @extschema@.probe_jobs';
+    IF unsafe_triggers IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', unsafe_triggers, true);
+    END IF;
 END
 $drop_definer_triggers$;
 DROP FUNCTION @extschema@.probe_jobs_sync_run();
@@ -238,6 +248,17 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     started timestamptz := now();
+    -- What counts as "now" for the times a worker writes. On one node the
+    -- trigger runs in the caller's transaction: exactly now(). On a Citus
+    -- shard it runs in the worker node's part of the distributed
+    -- transaction, which began a little after the coordinator's, whose
+    -- now() the functions wrote: there, the node's now() give or take a
+    -- minute (longer only for a transaction held open a minute before it
+    -- reached this node, or for clocks that are not synchronised).
+    slack interval := CASE WHEN TG_RELID = '@extschema@.probe_jobs'::regclass
+                           THEN interval '0' ELSE interval '1 minute' END;
+    now_from timestamptz := started - slack;
+    now_to timestamptz := started + slack;
     job text := format('probe job (%s, %s, %s, %s)', quote_literal(OLD.run_id), quote_literal(OLD.scenario_id),
                        quote_literal(OLD.model_id), OLD.sample_index);
     run_status text;
@@ -318,9 +339,10 @@ BEGIN
 
     IF OLD.state = 'QUEUED' AND NEW.state = 'RUNNING' THEN
         -- A claim: one attempt more, a lease of at most 1 day, nothing else.
-        IF NEW.attempts <> OLD.attempts + 1 OR NEW.claimed_at IS DISTINCT FROM started
-           OR NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= started
-           OR NEW.lease_expires_at > started + interval '1 day'
+        IF NEW.attempts <> OLD.attempts + 1
+           OR NEW.claimed_at IS NULL OR NEW.claimed_at < now_from OR NEW.claimed_at > now_to
+           OR NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= NEW.claimed_at
+           OR NEW.lease_expires_at > NEW.claimed_at + interval '1 day'
            OR NEW.next_attempt_at IS DISTINCT FROM OLD.next_attempt_at
            OR NEW.finished_at IS NOT NULL THEN
             RAISE EXCEPTION 'a claim of % must count one attempt (%, got %), start now and lease the job for more than 0 and at most 1 day',
@@ -343,7 +365,8 @@ BEGIN
         -- with run control) is cancelled by whoever finds it queued, or by
         -- its holder instead of a retry.
         SELECT r.status INTO run_status FROM @extschema@.runs AS r WHERE r.id = NEW.run_id;
-        IF run_status IS DISTINCT FROM 'CANCELLED' OR NEW.finished_at IS DISTINCT FROM started
+        IF run_status IS DISTINCT FROM 'CANCELLED'
+           OR NEW.finished_at IS NULL OR NEW.finished_at < now_from OR NEW.finished_at > now_to
            OR NEW.attempts <> OLD.attempts THEN
             RAISE EXCEPTION 'a worker cancels % only when its run is cancelled, and then as of now', job
                 USING ERRCODE = '42501', HINT = 'Run managers cancel runs with multisample.cancel_run().';
@@ -374,19 +397,19 @@ BEGIN
             -- (an expired lease, to record the job's outcome): the lease may
             -- stay as it was.
             IF NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at
-               AND (NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= started
-                    OR NEW.lease_expires_at > least(coalesce(OLD.claimed_at, started), started) + interval '1 day') THEN
+               AND (NEW.lease_expires_at IS NULL OR NEW.lease_expires_at <= now_from
+                    OR NEW.lease_expires_at > least(coalesce(OLD.claimed_at, now_to), now_to) + interval '1 day') THEN
                 RAISE EXCEPTION 'a lease of % must end after now and at most 1 day after its claim (%)', job, OLD.claimed_at
                     USING ERRCODE = '42501', HINT = 'A probe that takes longer fails, and its job is claimed again.';
             END IF;
         WHEN 'QUEUED' THEN
-            IF NEW.finished_at IS NOT NULL OR NEW.next_attempt_at < started
-               OR NEW.next_attempt_at > started + interval '1 day' THEN
+            IF NEW.finished_at IS NOT NULL OR NEW.next_attempt_at < now_from
+               OR NEW.next_attempt_at > now_to + interval '1 day' THEN
                 RAISE EXCEPTION 'a worker hands % back with its next attempt between now and 1 day from now', job
                     USING ERRCODE = '42501', HINT = 'Hand jobs back with multisample.fail_probe_job(..., retryable => true).';
             END IF;
         WHEN 'COMPLETED', 'FAILED' THEN
-            IF NEW.finished_at IS DISTINCT FROM started THEN
+            IF NEW.finished_at IS NULL OR NEW.finished_at < now_from OR NEW.finished_at > now_to THEN
                 RAISE EXCEPTION 'a % % finishes now', lower(NEW.state), job USING ERRCODE = '42501';
             END IF;
         WHEN 'CANCELLED' THEN
@@ -425,7 +448,9 @@ BEGIN
             TG_ARGV[0], sample, current_user
             USING ERRCODE = '42501', HINT = 'Report with multisample.complete_probe_job() or multisample.fail_probe_job().';
     END IF;
-    IF TG_TABLE_NAME = 'transcripts' THEN
+    -- (By the trigger's argument: on a Citus shard the table is named
+    -- transcripts_102008 and so on.)
+    IF TG_ARGV[0] = 'transcripts' THEN
         IF NEW.deleted_at IS NOT NULL THEN
             RAISE EXCEPTION 'a worker records live transcripts only (deleted_at NULL), got % for sample %', NEW.deleted_at, sample
                 USING ERRCODE = '42501';
@@ -475,28 +500,76 @@ $$;
 COMMENT ON FUNCTION @extschema@.runs_audit() IS
     'Trigger (caller''s rights) on runs: created_by is current_user at insert and never changes (superusers excepted, so that a restore keeps it).';
 
+-- The triggers of 1.2 run the functions just created, which exist only on
+-- this node so far: Citus runs this script on the coordinator first and
+-- then on each worker node, so a CREATE TRIGGER that Citus propagated from
+-- the coordinator would reach the workers before their functions do. So
+-- every node creates the triggers on its own relations: the table itself
+-- and, where the table is distributed, the shards placed on this node (with
+-- Citus's propagation off for them). On a plain server, and on a Citus node
+-- whose tables are not distributed yet, that is just the table.
 DO $queue_triggers$
+DECLARE
+    distributed boolean := false;
+    ddl_propagation text := pg_catalog.current_setting('citus.enable_ddl_propagation', true);
+    unsafe_triggers text := pg_catalog.current_setting('citus.enable_unsafe_triggers', true);
+    def record;
+    shard record;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p
+                                 WHERE p.logicalrelid = ''@extschema@.probe_jobs''::pg_catalog.regclass)'
+           INTO distributed;
+    END IF;
+    IF distributed THEN
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
+    FOR def IN
+        SELECT d.tbl, d.trigger_name, d.ddl
+          FROM (VALUES
+                ('probe_jobs', 'probe_jobs_guard',
+                 'BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_jobs_guard()'),
+                ('transcripts', 'transcripts_guard',
+                 'BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard(''transcripts'')'),
+                ('probe_results', 'probe_results_guard',
+                 'BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard(''probe results'')'),
+                ('runs', 'runs_audit',
+                 'BEFORE INSERT OR UPDATE OF created_by ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.runs_audit()'))
+               AS d(tbl, trigger_name, ddl)
+    LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER %I ', def.trigger_name)
+                || pg_catalog.format(def.ddl, '@extschema@.' || pg_catalog.quote_ident(def.tbl));
+        IF distributed THEN
+            -- A shard and its trigger are named as Citus names them: with
+            -- the shard id appended (table_102008, trigger_102008).
+            FOR shard IN EXECUTE
+                'SELECT c.relname, s.shardid
+                   FROM pg_catalog.pg_dist_shard AS s
+                   JOIN pg_catalog.pg_class AS c
+                     ON c.relname = pg_catalog.format(''%s_%s'', $1, s.shardid)
+                    AND c.relnamespace = ''@extschema@''::pg_catalog.regnamespace
+                  WHERE s.logicalrelid = (''@extschema@.'' || pg_catalog.quote_ident($1))::pg_catalog.regclass
+                  ORDER BY s.shardid'
+                USING def.tbl
+            LOOP
+                EXECUTE pg_catalog.format('CREATE TRIGGER %I ', def.trigger_name || '_' || shard.shardid)
+                        || pg_catalog.format(def.ddl, '@extschema@.' || pg_catalog.quote_ident(shard.relname));
+            END LOOP;
+        END IF;
+    END LOOP;
+    IF distributed THEN
+        PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', ddl_propagation, true);
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', unsafe_triggers, true);
+    END IF;
+END
+$queue_triggers$;
+
+DO $queue_policies$
 BEGIN
     IF NOT @extschema@.applies_table_changes() THEN
         RETURN;
     END IF;
-    EXECUTE $ddl$
-        CREATE TRIGGER probe_jobs_guard BEFORE UPDATE ON @extschema@.probe_jobs
-            FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_jobs_guard()
-    $ddl$;
-    EXECUTE $ddl$
-        CREATE TRIGGER transcripts_guard BEFORE INSERT ON @extschema@.transcripts
-            FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard('transcripts')
-    $ddl$;
-    EXECUTE $ddl$
-        CREATE TRIGGER probe_results_guard BEFORE INSERT ON @extschema@.probe_results
-            FOR EACH ROW EXECUTE FUNCTION @extschema@.probe_outcome_guard('probe results')
-    $ddl$;
-    EXECUTE $ddl$
-        CREATE TRIGGER runs_audit BEFORE INSERT OR UPDATE OF created_by ON @extschema@.runs
-            FOR EACH ROW EXECUTE FUNCTION @extschema@.runs_audit()
-    $ddl$;
-
     -- Policies without subqueries; the checks that need other tables are in
     -- the triggers above.
     EXECUTE $ddl$
@@ -525,7 +598,7 @@ BEGIN
     $ddl$;
     EXECUTE 'ALTER POLICY probe_results_record ON @extschema@.probe_results WITH CHECK (true)';
 END
-$queue_triggers$;
+$queue_policies$;
 
 COMMENT ON TRIGGER probe_jobs_guard ON @extschema@.probe_jobs IS 'Checks every change of a job: the transitions of the queue, and for workers that they move only what their role holds.';
 COMMENT ON TRIGGER transcripts_guard ON @extschema@.transcripts IS 'A worker records transcripts only for jobs its role holds.';

@@ -56,6 +56,12 @@ RETURNS TABLE (
     scenario_content jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
+-- Citus: one connection per worker node for the queries across shards
+-- (expired leases, the head of the queue). They are short; a second
+-- connection, opened when one is slow, is closed again at the end of every
+-- call, and under 8 concurrent workers that churn cut claims from 82 to 14
+-- jobs/s (bench/citus_queue.sh). Without Citus the setting is an unused placeholder.
+SET citus.max_adaptive_executor_pool_size = 1
 AS $$
 DECLARE
     started timestamptz := now();
@@ -447,6 +453,12 @@ CREATE OR REPLACE FUNCTION @extschema@.release_expired_leases(
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
+-- Citus: one connection per worker node for the queries across shards
+-- (expired leases, the head of the queue). They are short; a second
+-- connection, opened when one is slow, is closed again at the end of every
+-- call, and under 8 concurrent workers that churn cut claims from 82 to 14
+-- jobs/s (bench/citus_queue.sh). Without Citus the setting is an unused placeholder.
+SET citus.max_adaptive_executor_pool_size = 1
 AS $$
 DECLARE
     started timestamptz := now();

@@ -195,7 +195,11 @@ SELECT t.run_id, t.id AS transcript_id, t.model_id,
                           WHEN pg_catalog.jsonb_typeof(t.content) = 'array' THEN t.content
                           WHEN t.content OPERATOR(pg_catalog.=) '{}'::jsonb
                             OR pg_catalog.jsonb_typeof(t.content) = 'null' THEN '[]'::jsonb
-                          ELSE pg_catalog.jsonb_build_array(t.content)
+                          -- [content] (jsonb || is IMMUTABLE, jsonb_build_array
+                          -- STABLE: Citus runs a set-returning function on the
+                          -- shards of a query across runs only if its
+                          -- arguments are immutable)
+                          ELSE '[]'::pg_catalog.jsonb OPERATOR(pg_catalog.||) t.content
                       END) WITH ORDINALITY AS turn (value, ord)
                 WHERE pg_catalog.jsonb_typeof(turn.value) = 'object') AS x
         WHERE x.answer OPERATOR(pg_catalog.<>) ''

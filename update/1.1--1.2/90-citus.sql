@@ -38,6 +38,8 @@ DECLARE
     runs_colocation integer;
     not_owned text;
     caller_messages text := pg_catalog.current_setting('client_min_messages');
+    caller_role text := pg_catalog.current_setting('role');
+    g record;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname = 'citus') THEN
         RAISE EXCEPTION 'distribute_on_citus needs the citus extension in this database'
@@ -167,6 +169,45 @@ BEGIN
     -- and leaves the originals, unused, in the coordinator's table.
     FOREACH t IN ARRAY done LOOP
         PERFORM pg_catalog.truncate_local_data_after_distributing_table(t);
+    END LOOP;
+
+    -- Rights granted before the tables were distributed reach the shards
+    -- (Citus copies them) but not the workers' own copies of the tables,
+    -- which the extension created there; yet a trigger that reads another
+    -- table on a worker node (probe_jobs_guard reads runs) is checked
+    -- against those. Granted again here, by the same grantor, each right
+    -- reaches every node (Citus propagates GRANT; on the coordinator it
+    -- changes nothing). The owner's grants go first: the others pass on
+    -- rights received from it.
+    FOR g IN
+        SELECT x.rel, x.grantor, x.grantee, x.grantable,
+               pg_catalog.string_agg(x.privs, ', ' ORDER BY x.privs) AS privs
+          FROM (SELECT a.rel, a.owner, a.grantor, a.grantee, a.grantable,
+                       a.privilege_type
+                       || coalesce(' (' || pg_catalog.string_agg(pg_catalog.quote_ident(a.col), ', ' ORDER BY a.col) || ')', '')
+                       AS privs
+                  FROM (SELECT c.oid AS rel, c.relowner AS owner, e.grantor, e.grantee, e.is_grantable AS grantable,
+                               e.privilege_type, NULL::pg_catalog.name AS col
+                          FROM pg_catalog.pg_class AS c, pg_catalog.aclexplode(c.relacl) AS e
+                         WHERE c.oid = ANY (done) AND e.grantee <> c.relowner
+                        UNION ALL
+                        SELECT c.oid, c.relowner, e.grantor, e.grantee, e.is_grantable, e.privilege_type, att.attname
+                          FROM pg_catalog.pg_class AS c
+                          JOIN pg_catalog.pg_attribute AS att ON att.attrelid = c.oid
+                         CROSS JOIN pg_catalog.aclexplode(att.attacl) AS e
+                         WHERE c.oid = ANY (done) AND att.attnum > 0 AND NOT att.attisdropped
+                           AND e.grantee <> c.relowner) AS a
+                 GROUP BY a.rel, a.owner, a.grantor, a.grantee, a.grantable, a.privilege_type, a.col IS NULL) AS x
+         GROUP BY x.rel, x.owner, x.grantor, x.grantee, x.grantable
+         ORDER BY x.rel::pg_catalog.regclass::text, x.grantor <> x.owner, x.grantor, x.grantee, x.grantable
+    LOOP
+        IF g.grantor <> (SELECT c.relowner FROM pg_catalog.pg_class AS c WHERE c.oid = g.rel) THEN
+            PERFORM pg_catalog.set_config('role', g.grantor::pg_catalog.regrole::text, true);
+        END IF;
+        EXECUTE pg_catalog.format('GRANT %s ON %s TO %s%s', g.privs, g.rel::pg_catalog.regclass,
+                                  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::pg_catalog.regrole::text END,
+                                  CASE WHEN g.grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        PERFORM pg_catalog.set_config('role', caller_role, true);
     END LOOP;
     PERFORM pg_catalog.set_config('client_min_messages', caller_messages, true);
 END
