@@ -143,9 +143,9 @@ multisample.model_pricing|reference||created
 multisample.model_token_statistics|reference||created
 multisample.scenarios|reference||created
 multisample.runs|distributed|id|created
+multisample.probe_jobs|distributed|run_id|created
 multisample.run_sample_requests|distributed|run_id|created
 multisample.run_scenario_selections|distributed|run_id|created
-multisample.probe_jobs|distributed|run_id|created
 multisample.run_pair_plans|distributed|run_id|created
 multisample.transcripts|distributed|run_id|created
 multisample.probe_results|distributed|run_id|created"
@@ -216,6 +216,22 @@ done
 is "$(sqlstate "$C" "$DB" "UPDATE multisample.probe_jobs SET state = 'QUEUED' WHERE run_id = 'r1' AND scenario_id = 'lifeboat' AND model_id = 'claude-sim' AND sample_index = 0")" "23514" \
    "a finished job cannot be queued again on Citus: the trigger runs on the shard (23514)"
 
+# On one node a trigger deletes a deleted selection's jobs; on Citus the
+# foreign key of 1.1 does (a trigger on a shard cannot reach other tables).
+is "$(c "SELECT (SELECT count(*) FROM pg_constraint WHERE conname = 'probe_jobs_selection_fkey'
+                    AND conrelid = 'multisample.probe_jobs'::regclass)
+                || ' ' || (SELECT count(*) FROM pg_trigger WHERE tgname = 'run_scenario_selections_jobs')")" "1 0" \
+   "distribute_on_citus put the foreign key from probe_jobs to run_scenario_selections in place of the one-node trigger"
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$C" -U postgres -d "$DB" -v run=r_deleted -v samples=2 \
+     -v models='{claude-sim}' -v short=0 -f "$REPO/test/sql/citus_fixture.sql" > /dev/null || not_ok "run r_deleted loads"
+deleted_counts="SELECT (SELECT count(*) FROM multisample.run_scenario_selections WHERE run_id = 'r_deleted')
+                       || ' ' || (SELECT count(*) FROM multisample.probe_jobs WHERE run_id = 'r_deleted')"
+jobs_before=$(c "$deleted_counts")
+c "DELETE FROM multisample.runs WHERE id = 'r_deleted'" > /dev/null
+jobs_after=$(c "$deleted_counts")
+check "deleting a run on Citus deletes its selections and jobs (the key cascades on the shards): $jobs_before, then $jobs_after" \
+    bash -c '[[ $1 =~ ^[1-9][0-9]*\ [1-9][0-9]*$ && $2 == "0 0" ]]' _ "$jobs_before" "$jobs_after"
+
 lap
 # ---- distribute_on_citus over layouts made by hand ---------------------------
 # A table with another layout is refused, naming it, and the call changes
@@ -260,9 +276,9 @@ multisample.model_token_statistics reference - created
 multisample.scenarios reference - created
 multisample.runs distributed id created
 multisample.extra_run_notes distributed run_id co-located
+multisample.probe_jobs distributed run_id created
 multisample.run_sample_requests distributed run_id created
 multisample.run_scenario_selections distributed run_id created
-multisample.probe_jobs distributed run_id created
 multisample.run_pair_plans distributed run_id created
 multisample.transcripts distributed run_id created
 multisample.probe_results distributed run_id created" \
@@ -793,13 +809,15 @@ if citus_create_db "$UP" && c_up "CREATE ROLE ms_citus_old_worker LOGIN; CREATE 
             FROM pg_class c WHERE c.relnamespace = 'multisample'::regnamespace AND c.relkind = 'r' GROUP BY regexp_replace(c.relname, '_[0-9]+\$', '')) AS s"
     # name:relations:with first_claimed_at:with the 1.2 triggers only:with
     # the 1.2 constraints (none of 1.1's score_finite):with the new claim
-    # index:with policies free of subqueries.
+    # index:with policies free of subqueries. The two tables of 1.2
+    # (run_pair_plans, run_sample_requests) are plain tables on every node
+    # until distribute_on_citus() below.
     is "$(c_up "$layout_up")" \
-       "definitions:2:0:2:2:0:2 model_pricing:2:0:2:2:0:2 model_token_statistics:2:0:2:2:0:2 probe_jobs:1:1:1:1:1:1 probe_results:1:0:1:1:0:1 run_scenario_selections:1:0:1:1:0:1 runs:1:0:1:1:0:1 scenarios:2:0:2:2:0:2 transcripts:1:0:1:1:0:1" \
+       "definitions:2:0:2:2:0:2 model_pricing:2:0:2:2:0:2 model_token_statistics:2:0:2:2:0:2 probe_jobs:1:1:1:1:1:1 probe_results:1:0:1:1:0:1 run_pair_plans:1:0:1:0:0:1 run_sample_requests:1:0:1:0:0:1 run_scenario_selections:1:0:1:1:0:1 runs:1:0:1:1:0:1 scenarios:2:0:2:2:0:2 transcripts:1:0:1:1:0:1" \
        "... on the coordinator: its tables (and reference-table copies) carry every change of 1.2"
     for w in "$W1" "$W2"; do
         is "$(cq "$w" "$UP" "$layout_up")" \
-           "definitions:2:0:2:2:0:2 model_pricing:2:0:2:2:0:2 model_token_statistics:2:0:2:2:0:2 probe_jobs:5:5:5:5:5:5 probe_results:5:0:5:5:0:5 run_scenario_selections:5:0:5:5:0:5 runs:5:0:5:5:0:5 scenarios:2:0:2:2:0:2 transcripts:5:0:5:5:0:5" \
+           "definitions:2:0:2:2:0:2 model_pricing:2:0:2:2:0:2 model_token_statistics:2:0:2:2:0:2 probe_jobs:5:5:5:5:5:5 probe_results:5:0:5:5:0:5 run_pair_plans:1:0:1:0:0:1 run_sample_requests:1:0:1:0:0:1 run_scenario_selections:5:0:5:5:0:5 runs:5:0:5:5:0:5 scenarios:2:0:2:2:0:2 transcripts:5:0:5:5:0:5" \
            "... on worker $w: its copies of the tables and its 4 shards of each run-scoped table carry every change once (column, triggers, constraints, claim index, policies)"
     done
     up_checks=$(mktemp)
@@ -832,8 +850,11 @@ SQL
     old_complete="SELECT outcome FROM multisample.complete_probe_job('u-live', '$hs', '$hm', $hi, 'old-1', '{\"turns\": []}', score => 3)"
     is "$(psql -X -q -At -h 127.0.0.1 -p "$C" -U ms_citus_old_worker -d "$UP" -v VERBOSITY=sqlstate -c "$old_complete" 2>&1 | sed -n 's/^ERROR:  //p')" \
        "42501" "after the upgrade, the 1.1 worker role (granted before distribution) cannot report yet: its rights are missing on the workers' copies of the tables"
-    is "$(c_up "SET client_min_messages = warning; SELECT action || ' ' || count(*) FROM multisample.distribute_on_citus() GROUP BY action")" \
-       "unchanged 9" "distribute_on_citus() on the upgraded database: every table unchanged (the layout made by hand is right)"
+    is "$(c_up "SET client_min_messages = warning; SELECT string_agg(table_name || ' ' || action, ', ' ORDER BY table_name::text) FILTER (WHERE action <> 'unchanged') || '; ' || count(*) FILTER (WHERE action = 'unchanged') || ' unchanged' FROM multisample.distribute_on_citus()")" \
+       "multisample.run_pair_plans created, multisample.run_sample_requests created; 9 unchanged" \
+       "distribute_on_citus() on the upgraded database: the two tables of 1.2 distributed, every other table unchanged (the layout made by hand is right)"
+    is "$(c_up "SELECT string_agg(conname, ' ' ORDER BY conname) FROM pg_constraint WHERE contype = 'f' AND conrelid IN ('multisample.run_pair_plans'::regclass, 'multisample.run_sample_requests'::regclass)")" \
+       "run_pair_plans_selection_fkey run_sample_requests_run_id_fkey" "... with their foreign keys, which the upgrade could not make on a distributed database"
     is "$(cq "$W1" "$UP" "SELECT has_table_privilege('ms_citus_old_worker', 'multisample.runs', 'SELECT') AND has_column_privilege('ms_citus_old_worker', 'multisample.probe_jobs', 'lease_role', 'UPDATE')")" \
        "t" "... and the workers' copies of the tables now carry the grants made before distribution"
     # The 1.1 worker reports the jobs it still holds, on both servers.

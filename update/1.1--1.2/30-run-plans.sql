@@ -13,36 +13,24 @@
 -- use it.)
 -------------------------------------------------------------------------------
 
-DO $run_pair_plans$
-BEGIN
-    IF NOT @extschema@.applies_table_changes() THEN
-        RETURN;
-    END IF;
-    EXECUTE $ddl$
-        CREATE TABLE @extschema@.run_pair_plans (
-            run_id          text    NOT NULL,
-            scenario_id     text    NOT NULL,
-            model_id        text    NOT NULL
-                            CONSTRAINT run_pair_plans_model_id_check CHECK (model_id OPERATOR(pg_catalog.<>) ''),
-            planned_samples integer NOT NULL
-                            CONSTRAINT run_pair_plans_planned_samples_check
-                            CHECK (planned_samples OPERATOR(pg_catalog.>=) 1 AND planned_samples OPERATOR(pg_catalog.<=) 100),
-            CONSTRAINT run_pair_plans_pkey PRIMARY KEY (run_id, scenario_id, model_id),
-            CONSTRAINT run_pair_plans_selection_fkey FOREIGN KEY (run_id, scenario_id)
-                REFERENCES @extschema@.run_scenario_selections (run_id, scenario_id) ON DELETE CASCADE
-        )
-    $ddl$;
-    PERFORM pg_catalog.pg_extension_config_dump('@extschema@.run_pair_plans', '');
-    EXECUTE $ddl$
-        COMMENT ON TABLE @extschema@.run_pair_plans IS
-            'The planned samples of the scenario-model pairs whose plan differs from their run''s samplesPerScenario (written by add_samples); every other pair is planned at samplesPerScenario (absent = 1). At most 100 per pair.'
-    $ddl$;
-    EXECUTE $ddl$
-        COMMENT ON COLUMN @extschema@.run_pair_plans.planned_samples IS
-            'How many samples the pair should end up with (1-100).'
-    $ddl$;
-END
-$run_pair_plans$;
+-- Created on every node, its foreign key where Citus allows it (see
+-- add_missing_foreign_keys in 01-citus-guard.sql).
+CREATE TABLE @extschema@.run_pair_plans (
+    run_id          text    NOT NULL,
+    scenario_id     text    NOT NULL,
+    model_id        text    NOT NULL
+                    CONSTRAINT run_pair_plans_model_id_check CHECK (model_id OPERATOR(pg_catalog.<>) ''),
+    planned_samples integer NOT NULL
+                    CONSTRAINT run_pair_plans_planned_samples_check
+                    CHECK (planned_samples OPERATOR(pg_catalog.>=) 1 AND planned_samples OPERATOR(pg_catalog.<=) 100),
+    CONSTRAINT run_pair_plans_pkey PRIMARY KEY (run_id, scenario_id, model_id)
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.run_pair_plans', '');
+COMMENT ON TABLE @extschema@.run_pair_plans IS
+    'The planned samples of the scenario-model pairs whose plan differs from their run''s samplesPerScenario (written by add_samples); every other pair is planned at samplesPerScenario (absent = 1). At most 100 per pair.';
+COMMENT ON COLUMN @extschema@.run_pair_plans.planned_samples IS
+    'How many samples the pair should end up with (1-100).';
+SELECT @extschema@.add_missing_foreign_keys() WHERE NOT @extschema@.tables_distributed();
 
 -- Every pair of a run: its selected scenarios times the models of its
 -- config, plus any pair that has jobs (a run of 1.0 or a hand-made one).

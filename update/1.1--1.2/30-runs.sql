@@ -10,6 +10,11 @@
 -- add_samples for pairs of the run), so the check found nothing; what the key
 -- also did, deleting a selection's jobs with it (and so a run's, through
 -- runs -> run_scenario_selections ON DELETE CASCADE), a trigger does.
+-- Not on Citus: there a trigger on a shard of run_scenario_selections could
+-- not reach the jobs (a query on a shard cannot start a distributed one),
+-- while a foreign key between co-located tables is checked shard by shard.
+-- So a database whose tables are distributed keeps the key, and
+-- distribute_on_citus() (90-citus.sql) puts it back in place of the trigger.
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.selection_jobs_delete()
@@ -28,7 +33,7 @@ COMMENT ON FUNCTION @extschema@.selection_jobs_delete() IS
 
 DO $drop_selection_fkey$
 BEGIN
-    IF NOT @extschema@.applies_table_changes() THEN
+    IF NOT @extschema@.applies_table_changes() OR @extschema@.tables_distributed() THEN
         RETURN;
     END IF;
     EXECUTE 'ALTER TABLE @extschema@.probe_jobs DROP CONSTRAINT probe_jobs_selection_fkey';
@@ -36,10 +41,12 @@ BEGIN
         CREATE TRIGGER run_scenario_selections_jobs AFTER DELETE ON @extschema@.run_scenario_selections
             FOR EACH ROW EXECUTE FUNCTION @extschema@.selection_jobs_delete()
     $ddl$;
+    EXECUTE $ddl$
+        COMMENT ON TRIGGER run_scenario_selections_jobs ON @extschema@.run_scenario_selections IS
+            'Deletes the jobs of a deleted selection (and so of a deleted run).'
+    $ddl$;
 END
 $drop_selection_fkey$;
-COMMENT ON TRIGGER run_scenario_selections_jobs ON @extschema@.run_scenario_selections IS
-    'Deletes the jobs of a deleted selection (and so of a deleted run).';
 
 -- preview_run passes the estimate its scenarios and samples apiece, so that
 -- the estimate reports them under the reference platform's names

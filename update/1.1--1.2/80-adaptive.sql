@@ -17,43 +17,32 @@
 -- jobs is RUNNING again. At most 100 jobs per pair, ever.
 -------------------------------------------------------------------------------
 
-DO $run_sample_requests$
-BEGIN
-    IF NOT @extschema@.applies_table_changes() THEN
-        RETURN;
-    END IF;
-    EXECUTE $ddl$
-        CREATE TABLE @extschema@.run_sample_requests (
-            run_id               text        NOT NULL
-                                 REFERENCES @extschema@.runs (id) ON DELETE CASCADE,
-            request_id           text        NOT NULL
-                                 CONSTRAINT run_sample_requests_request_id_check
-                                 CHECK (request_id OPERATOR(pg_catalog.<>) ''
-                                        AND pg_catalog.length(request_id) OPERATOR(pg_catalog.<=) 200),
-            extra_samples        bigint      NOT NULL
-                                 CONSTRAINT run_sample_requests_extra_samples_check
-                                 CHECK (extra_samples OPERATOR(pg_catalog.>=) 0),
-            max_samples_per_pair integer     NOT NULL
-                                 CONSTRAINT run_sample_requests_max_check
-                                 CHECK (max_samples_per_pair OPERATOR(pg_catalog.>=) 1
-                                        AND max_samples_per_pair OPERATOR(pg_catalog.<=) 100),
-            queued               bigint      NOT NULL,
-            allocation           jsonb       NOT NULL,
-            created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
-            CONSTRAINT run_sample_requests_pkey PRIMARY KEY (run_id, request_id)
-        )
-    $ddl$;
-    PERFORM pg_catalog.pg_extension_config_dump('@extschema@.run_sample_requests', '');
-    EXECUTE $ddl$
-        COMMENT ON TABLE @extschema@.run_sample_requests IS
-            'add_samples calls made with a request_id: what was asked and what was queued, so that a retry of the same request returns the same allocation and queues nothing.'
-    $ddl$;
-    EXECUTE $ddl$
-        COMMENT ON COLUMN @extschema@.run_sample_requests.allocation IS
-            'The rows add_samples returned: an array of {scenarioId, modelId, extra, plannedSamples, firstSampleIndex, jobState}.'
-    $ddl$;
-END
-$run_sample_requests$;
+-- Created on every node, its foreign key where Citus allows it (see
+-- add_missing_foreign_keys in 01-citus-guard.sql).
+CREATE TABLE @extschema@.run_sample_requests (
+    run_id               text        NOT NULL,
+    request_id           text        NOT NULL
+                         CONSTRAINT run_sample_requests_request_id_check
+                         CHECK (request_id OPERATOR(pg_catalog.<>) ''
+                                AND pg_catalog.length(request_id) OPERATOR(pg_catalog.<=) 200),
+    extra_samples        bigint      NOT NULL
+                         CONSTRAINT run_sample_requests_extra_samples_check
+                         CHECK (extra_samples OPERATOR(pg_catalog.>=) 0),
+    max_samples_per_pair integer     NOT NULL
+                         CONSTRAINT run_sample_requests_max_check
+                         CHECK (max_samples_per_pair OPERATOR(pg_catalog.>=) 1
+                                AND max_samples_per_pair OPERATOR(pg_catalog.<=) 100),
+    queued               bigint      NOT NULL,
+    allocation           jsonb       NOT NULL,
+    created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT run_sample_requests_pkey PRIMARY KEY (run_id, request_id)
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.run_sample_requests', '');
+COMMENT ON TABLE @extschema@.run_sample_requests IS
+    'add_samples calls made with a request_id: what was asked and what was queued, so that a retry of the same request returns the same allocation and queues nothing.';
+COMMENT ON COLUMN @extschema@.run_sample_requests.allocation IS
+    'The rows add_samples returned: an array of {scenarioId, modelId, extra, plannedSamples, firstSampleIndex, jobState}.';
+SELECT @extschema@.add_missing_foreign_keys() WHERE NOT @extschema@.tables_distributed();
 
 -------------------------------------------------------------------------------
 -- queue_new_samples: the new jobs of top_up_run and add_samples.

@@ -165,6 +165,21 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
+    -- The keys of the tables 1.2 added to a database distributed before
+    -- (01-citus-guard.sql), now that they are co-located with runs.
+    PERFORM @extschema@.add_missing_foreign_keys();
+    -- On one node a trigger deletes a deleted selection's jobs (30-runs.sql);
+    -- on a shard it could not reach them, so the distributed tables get the
+    -- foreign key of 1.1 back in its place, checked shard by shard.
+    IF EXISTS (SELECT FROM pg_catalog.pg_trigger AS tg
+                WHERE tg.tgrelid = '@extschema@.run_scenario_selections'::pg_catalog.regclass
+                  AND tg.tgname = 'run_scenario_selections_jobs') THEN
+        DROP TRIGGER run_scenario_selections_jobs ON @extschema@.run_scenario_selections;
+        ALTER TABLE @extschema@.probe_jobs ADD CONSTRAINT probe_jobs_selection_fkey
+            FOREIGN KEY (run_id, scenario_id)
+            REFERENCES @extschema@.run_scenario_selections (run_id, scenario_id) ON DELETE CASCADE;
+    END IF;
+
     -- create_distributed_table copies the rows of a table into its shards
     -- and leaves the originals, unused, in the coordinator's table.
     FOREACH t IN ARRAY done LOOP
