@@ -50,7 +50,9 @@ INSERT INTO multisample.runs (id, definition_id, config) VALUES
     -- one model: nothing to compare
     ('aj-alone', 'aj-def', '{"models": ["A"], "samplesPerScenario": 2, "successThreshold": 4}'),
     -- one sample per scenario, one shared scenario
-    ('aj-one', 'aj-def', '{"samplesPerScenario": 1}');
+    ('aj-one', 'aj-def', '{"samplesPerScenario": 1}'),
+    -- two samples per scenario, one shared scenario
+    ('aj-one-spread', 'aj-def', '{"samplesPerScenario": 2}');
 -- Scores of each pair, in sample order (NULL: not scored yet, not counted).
 INSERT INTO multisample.transcripts (run_id, scenario_id, model_id, sample_index, score)
 SELECT d.run_id, 'aj-s' || d.s, d.m, x.i - 1, x.score
@@ -61,7 +63,9 @@ SELECT d.run_id, 'aj-s' || d.s, d.m, x.i - 1, x.score
                ('aj-plain', 1, 'A', '{1,2}'), ('aj-plain', 2, 'A', '{4,4}'), ('aj-plain', 3, 'A', '{3,5}'),
                ('aj-plain', 1, 'B', '{2,2}'), ('aj-plain', 2, 'B', '{3,5}'), ('aj-plain', 3, 'B', '{1,2}'),
                ('aj-alone', 1, 'A', '{4,5}'), ('aj-alone', 2, 'A', '{3,4}'),
-               ('aj-one', 1, 'A', '{3}'), ('aj-one', 1, 'B', '{4}'), ('aj-one', 2, 'A', '{2}')) AS d (run_id, s, m, scores),
+               ('aj-one', 1, 'A', '{3}'), ('aj-one', 1, 'B', '{4}'), ('aj-one', 2, 'A', '{2}'),
+               ('aj-one-spread', 1, 'A', '{3,5}'), ('aj-one-spread', 1, 'B', '{2,4}'),
+               ('aj-one-spread', 2, 'A', '{1,2}')) AS d (run_id, s, m, scores),
        unnest(d.scores) WITH ORDINALITY AS x (score, i);
 -- not counted: a deleted sample
 INSERT INTO multisample.transcripts (run_id, scenario_id, model_id, sample_index, score, deleted_at)
@@ -174,6 +178,19 @@ SELECT run_id, j -> 'modelComparison' AS model_comparison
 -- One shared scenario with one sample each: means, difference and wins;
 -- everything the spread would define is null (as in the view).
 SELECT jsonb_pretty(j -> 'modelComparison' -> 0) FROM docs WHERE run_id = 'aj-one';
+-- One shared scenario with two samples each: the within variances exist
+-- (var {3,5} = var {2,4} = 2; mean difference 4 - 3 = 1), but one scenario
+-- gives no variance of the differences, so betweenVariance, the detectable
+-- difference and the scenarios needed are null: max(0, NULL - noise) must
+-- not turn the missing figure into 0. The document and the view alike.
+SELECT x.e -> 'scenarios' AS scenarios, x.e -> 'meanDifference' AS mean_difference,
+       x.e -> 'withinVarianceA' AS within_a, x.e -> 'withinVarianceB' AS within_b,
+       x.e -> 'betweenVariance' AS between_variance,
+       x.e -> 'minimumDetectableDifference' AS detectable, x.e -> 'scenariosNeeded' AS needed
+  FROM (SELECT j -> 'modelComparison' -> 0 AS e FROM docs WHERE run_id = 'aj-one-spread') AS x;
+SELECT scenarios, mean_difference, within_variance_a, within_variance_b, between_variance,
+       minimum_detectable_difference, scenarios_needed
+  FROM multisample.model_comparison WHERE run_id = 'aj-one-spread';
 
 -------------------------------------------------------------------------------
 -- passAtK: the hand-worked fractions, and the view model_pass_at_k.

@@ -69,7 +69,7 @@ SELECT h.run_id, h.model_a, h.model_b, h.scenarios, h.mean_a, h.mean_b, h.mean_d
                                                      ORDER BY d.p_value NULLS LAST, d.model_a, d.model_b)
                            AS holm_j
                   FROM (SELECT e.*,
-                               CASE WHEN e.noise IS NOT NULL THEN
+                               CASE WHEN e.noise IS NOT NULL AND e.difference_variance IS NOT NULL THEN
                                    GREATEST(0::pg_catalog.float8,
                                                        e.difference_variance OPERATOR(pg_catalog.-) e.noise)
                                END AS between_variance

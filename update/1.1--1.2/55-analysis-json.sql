@@ -261,7 +261,8 @@ BEGIN
                CASE WHEN d.between_variance IS NOT NULL THEN d.samples_a ELSE 1 END AS sizing_samples_a,
                CASE WHEN d.between_variance IS NOT NULL THEN d.samples_b ELSE 1 END AS sizing_samples_b
           FROM (SELECT e.*,
-                       CASE WHEN e.noise IS NOT NULL THEN greatest(0::float8, e.difference_variance - e.noise) END
+                       CASE WHEN e.noise IS NOT NULL AND e.difference_variance IS NOT NULL
+                            THEN greatest(0::float8, e.difference_variance - e.noise) END
                            AS between_variance
                   FROM (SELECT c.model_a, c.model_b, (c.pc).pairs AS scenarios, (c.pc).mean_a, (c.pc).mean_b,
                                (c.pc).mean_difference, (c.pc).std_error, (c.pc).lower AS ci_lower,
