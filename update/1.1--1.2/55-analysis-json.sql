@@ -16,8 +16,38 @@
 -- only when its branch is taken, so the other format's blocks are never
 -- read. Documents are built as json (plain text concatenation) and converted
 -- to jsonb once: building nested jsonb re-encodes every level and cost more
--- than the scan. The body uses plain operators: SET search_path pins them to
--- pg_catalog.
+-- than the scan. scenarioVariance, most of the multisample document, is
+-- added in C by the aggregate scenario_variance_document
+-- (src/scenario_variance_json.c): the same jsonb as json_build_object's
+-- text cast to jsonb and joined with ||, without printing and parsing
+-- 1.8 MB of text for a run of 1000 scenarios x 10 models, nor unpacking and
+-- packing it again. The body uses plain operators: SET
+-- search_path pins them to pg_catalog.
+CREATE FUNCTION @extschema@.scenario_variance_accum(
+    internal, jsonb, text, text, float8, bigint, text, bigint, float8, float8, float8, float8, float8)
+RETURNS internal
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_scenario_variance_accum';
+COMMENT ON FUNCTION @extschema@.scenario_variance_accum(internal, jsonb, text, text, float8, bigint, text, bigint, float8, float8, float8, float8, float8) IS
+    'Transition function of scenario_variance_document (runs only inside the aggregate).';
+
+CREATE FUNCTION @extschema@.scenario_variance_final(internal)
+RETURNS jsonb
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_scenario_variance_final';
+COMMENT ON FUNCTION @extschema@.scenario_variance_final(internal) IS
+    'Final function of scenario_variance_document (runs only inside the aggregate).';
+
+CREATE AGGREGATE @extschema@.scenario_variance_document(
+    document jsonb, scenario_id text, scenario_name text, mean_variance float8, rank bigint,
+    model_id text, sample_count bigint, mean float8, std_dev float8, variance float8, min float8, max float8) (
+    SFUNC = @extschema@.scenario_variance_accum,
+    STYPE = internal,
+    FINALFUNC = @extschema@.scenario_variance_final
+);
+COMMENT ON AGGREGATE @extschema@.scenario_variance_document(jsonb, text, text, float8, bigint, text, bigint, float8, float8, float8, float8, float8) IS
+    'analysis_json''s document: the object given as document (from the first row) with scenarioVariance set to the array of the rows, one per scenario-model pair, the rows of a scenario consecutive and the scenarios in the order wanted: [{scenarioId, scenarioName, meanVariance, rank, perModel: {model: {sampleCount, mean, stdDev, variance, min, max}}}]. NULL without rows; 22004 for a NULL document, scenario or model id; 22023 for a document that is not an object.';
+
 DROP FUNCTION @extschema@.analysis_json(text);
 
 CREATE FUNCTION @extschema@.analysis_json(run_id text, format text DEFAULT 'multisample')
@@ -305,7 +335,9 @@ BEGIN
           FROM pass_sums AS s
           JOIN (SELECT DISTINCT p.model_rank, p.model_id FROM pairs AS p) AS m USING (model_rank)
          GROUP BY s.model_rank
-    ), multisample_document AS (
+    ), multisample_document AS MATERIALIZED (
+        -- (materialised: inlined, the document would be built again for
+        -- every row given to scenario_variance_document below)
         SELECT json_build_object(
             'runId', analysis_json.run_id,
             'isMultiSample', f.multi,
@@ -339,25 +371,6 @@ BEGIN
                                                      'units', 'scenarios') END AS ci_json
                           FROM models AS mm) AS m
                   ), '{}'::json),
-            -- Entries come in rank order from the sorted subqueries: the rows
-            -- sorted are the narrow per-pair ones, grouped in that order (a
-            -- sort of the finished objects would copy the whole array).
-            'scenarioVariance', coalesce((
-                SELECT json_agg(e.entry)
-                  FROM (SELECT json_build_object(
-                                   'scenarioId', min(rp.scenario_id COLLATE "C"),
-                                   'scenarioName', min(rp.scenario_name COLLATE "C"),
-                                   'meanVariance', min(rp.mean_variance), 'rank', min(rp.variance_rank),
-                                   'perModel', json_object_agg(rp.model_id, json_build_object(
-                                       'sampleCount', rp.n, 'mean', rp.mean, 'stdDev', rp.std_dev,
-                                       'variance', rp.variance, 'min', rp.min, 'max', rp.max))) AS entry
-                          FROM (SELECT r.pos, r.scenario_id, r.scenario_name, r.mean_variance, r.variance_rank,
-                                       p.model_id, p.n, p.mean, p.std_dev, p.variance, p.min, p.max
-                                  FROM ranked AS r
-                                  JOIN pairs AS p ON p.scenario_id = r.scenario_id COLLATE "C"
-                                 ORDER BY r.pos) AS rp
-                         GROUP BY rp.pos   -- one scenario: the other columns are its own
-                         ORDER BY rp.pos) AS e), '[]'::json),
             -- Most variable: the first min(5, ceil(k/2)) of the k scenarios with
             -- a variance; least variable: the last min(5, floor(k/2)), least
             -- first. The two lists never share a scenario.
@@ -427,7 +440,7 @@ BEGIN
                 'power', 'Miller 2024, section 5: variance of a scenario difference omega^2 + sigmaA^2/KA + sigmaB^2/KB, with omega^2 (betweenVariance) = var(differences) - mean(sigmaA,s^2/KA,s + sigmaB,s^2/KB,s) clamped at 0 (method of moments; var(differences) itself without within-scenario variances); minimumDetectableDifference = (z(1 - alpha/2) + z(power)) sqrt(variance / scenarios), scenariosNeeded = ceil((z(1 - alpha/2) + z(power))^2 variance / difference^2), alpha 0.05, power 0.8',
                 'passAtK', 'unbiased pass@k of Chen et al. 2021 ("Evaluating Large Language Models Trained on Code", arXiv:2107.03374), 1 - C(n - c, k) / C(n, k) for a scenario with n scored samples of which c have score >= successThreshold, averaged over the scenarios with at least k scored samples',
                 'passHatK', 'pass^k = C(c, k) / C(n, k), the probability that k samples drawn without replacement all succeed (Yao et al. 2024, "tau-bench", arXiv:2406.12045), averaged like passAtK'),
-            'computedAt', now()) AS doc
+            'computedAt', now())::jsonb AS doc
           FROM flags AS f
 
     -- ==== format 'reference' ===============================================
@@ -494,9 +507,23 @@ BEGIN
           FROM flags AS f
     )
     SELECT CASE analysis_json.format
-               WHEN 'reference' THEN (SELECT d.doc FROM reference_document AS d)
-               ELSE (SELECT d.doc FROM multisample_document AS d)
-           END::jsonb
+               WHEN 'reference' THEN (SELECT d.doc::jsonb FROM reference_document AS d)
+               -- scenarioVariance: the pairs in rank order from a sorted
+               -- subquery (an ORDER BY in the aggregate would sort a copy
+               -- of the document with every row), added in C
+               ELSE (SELECT coalesce(
+                                (SELECT @extschema@.scenario_variance_document(
+                                            d.doc, rp.scenario_id, rp.scenario_name, rp.mean_variance,
+                                            rp.variance_rank, rp.model_id, rp.n, rp.mean, rp.std_dev,
+                                            rp.variance, rp.min, rp.max)
+                                   FROM (SELECT r.scenario_id, r.scenario_name, r.mean_variance, r.variance_rank,
+                                                p.model_id, p.n, p.mean, p.std_dev, p.variance, p.min, p.max
+                                           FROM ranked AS r
+                                           JOIN pairs AS p ON p.scenario_id = r.scenario_id COLLATE "C"
+                                          ORDER BY r.pos) AS rp),
+                                d.doc || '{"scenarioVariance": []}')
+                       FROM multisample_document AS d)
+           END
       INTO result;
     IF analysis_json.format = 'multisample' AND settings.success_threshold IS NULL THEN
         result := result - 'successThreshold' - 'passAtK';
