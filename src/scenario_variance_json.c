@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -231,6 +232,7 @@ SetFromContainer(JsonbValue *out, JsonbContainer *container)
 	JsonbValue	value;
 	int			count = 0;
 
+	check_stack_depth();
 	token = JsonbIteratorNext(&iterator, &value, true);
 	if (token == WJB_BEGIN_ARRAY)
 	{
