@@ -9,7 +9,26 @@
 -- rows starts with this test. A new table is created on every node, outside
 -- such a block: Citus does not create tables added to an extension on the
 -- workers, and distribute_on_citus() needs them there.
+--
+-- tables_distributed() says whether the tables are Citus tables on this
+-- node; applies_table_changes() is the test itself.
 -------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.tables_distributed()
+RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p
+                    WHERE p.logicalrelid = '@extschema@.runs'::pg_catalog.regclass);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.tables_distributed() IS
+    'Whether the extension''s tables are Citus tables on this node (runs is): false without Citus and before distribute_on_citus().';
+
 CREATE FUNCTION @extschema@.applies_table_changes()
 RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY INVOKER
@@ -30,8 +49,7 @@ BEGIN
     -- A worker: the coordinator's DDL reaches its copies only once the
     -- tables are Citus tables; a CREATE EXTENSION that Citus propagated
     -- left plain tables here, which this script must change itself.
-    RETURN NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p
-                        WHERE p.logicalrelid = '@extschema@.runs'::pg_catalog.regclass);
+    RETURN NOT @extschema@.tables_distributed();
 END
 $$;
 COMMENT ON FUNCTION @extschema@.applies_table_changes() IS
@@ -47,22 +65,6 @@ COMMENT ON FUNCTION @extschema@.applies_table_changes() IS
 -- one, and distribute_on_citus() adds the keys once the new tables are
 -- co-located with runs.
 -------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.tables_distributed()
-RETURNS boolean
-LANGUAGE plpgsql STABLE SECURITY INVOKER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
-        RETURN false;
-    END IF;
-    RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p
-                    WHERE p.logicalrelid = '@extschema@.runs'::pg_catalog.regclass);
-END
-$$;
-COMMENT ON FUNCTION @extschema@.tables_distributed() IS
-    'Whether the extension''s tables are Citus tables on this node (runs is): false without Citus and before distribute_on_citus().';
-
 CREATE FUNCTION @extschema@.add_missing_foreign_keys()
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
