@@ -121,7 +121,7 @@ SELECT pg_temp.sqlstate_of($$SELECT multisample.chart_interval_svg(1, 2, 3, '"/>
 --        population variances 4, 1/4 -> 1 - 2.125/4 = 0.46875.
 -- Chart order: m-a, m-c (10/3), m-b (19/6).
 -- Axis: the scale [1, 5] and the intervals [0.0409, 6.29] -> ticks 0..7
--- (above). Labels are at most 5 characters wide in the layout's estimate:
+-- (above). Labels are 3 characters, counted as at least 5 in the layout's estimate:
 -- the plot starts at x = ceil(5 * 7.4) + 24 = 61 and is 560 wide, so
 -- x(v) = 61 + v / 7 * 560 = 61 + 80 v:
 --   x(10/3) = 327.67, x(1.8991) = 212.93, x(4.7676) = 442.40;
@@ -330,7 +330,7 @@ SELECT pg_temp.tags(h) AS tags, pg_temp.attributes(h) AS attributes,
 SELECT strpos(s, 'control??characters') > 0 AS replaced, strpos(s, E'\x01') = 0 AS no_control
   FROM multisample.model_chart_svg('<run id="x">''&') AS s;
 -- A label longer than the layout allows (40 characters in the model chart)
--- is cut, with the whole id in the row's tooltip.
+-- is cut to its first 39 and '...', with the whole id in the row's tooltip.
 SELECT m[2] AS label, length(m[2]) AS label_length, length(m[1]) AS tooltip_id_length
   FROM regexp_matches(multisample.model_chart_svg('<run id="x">''&'),
                       '<title>(long-x*)\n[^<]*</title><rect[^>]*/><text class="row-label"[^>]*>([^<]*)</text>') AS m;

@@ -219,7 +219,8 @@ DECLARE
     scale_text text;
     font constant text := 'DejaVu Sans, Verdana, Arial, sans-serif';
     -- Geometry (pixels). Labels are right-aligned against the plot; a label
-    -- is cut to 40 characters (its full text is in the row's tooltip).
+    -- longer than 40 characters is cut to its first 39 and '...' (its full
+    -- text is in the row's tooltip).
     row_h constant integer := 22;
     top_y constant integer := 72;
     plot_w constant integer := 560;
